@@ -1,0 +1,412 @@
+//! The CRM side of Ringbase: who is calling, and what every call leaves behind.
+//!
+//! Layout:
+//! - [`Crm`]: the service the API, the bridge app and the SIP server call. It normalises
+//!   numbers, answers lookups from an in-process cache, logs calls (timeline, leads, call
+//!   tracking, all through one [`store::Store::log_call`] transaction) and publishes events.
+//!   Every CRM write goes through it, so the cache is invalidated on every write.
+//! - [`card`]: the caller card and the rule for which entity it shows.
+//! - [`tracking`]: the dialed number from To / Diversion, per connection priority.
+
+mod cache;
+pub mod card;
+pub mod tracking;
+
+pub use card::CallerCard;
+
+use cache::LookupCache;
+use domain::*;
+use events::{Event, EventBus};
+use phone::{PhoneInput, Region};
+use std::sync::Arc;
+use store::{CallLog, LoggedCall, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CrmError {
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type CrmResult<T> = Result<T, CrmError>;
+
+/// A finished call as a reporter (SIP server, bridge app, API client) knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallReport {
+    pub direction: Direction,
+    /// The customer's number, raw (may be anonymous).
+    pub remote: String,
+    /// Our number on the call: dialed by the customer, or presented when we called out.
+    pub line: Option<String>,
+    pub agent_id: Option<UserId>,
+    pub queue: Option<String>,
+    pub started_at: Timestamp,
+    pub answered_at: Option<Timestamp>,
+    pub ended_at: Timestamp,
+    pub status: CallStatus,
+    pub recording: Option<String>,
+    pub rating: Option<u8>,
+    pub notes: Option<String>,
+    pub origin: CallOrigin,
+    pub idempotency_key: Option<String>,
+}
+
+/// How many caller cards are kept; a card is a few hundred bytes.
+const CACHE_CAPACITY: usize = 200_000;
+
+pub struct Crm {
+    store: Arc<dyn Store>,
+    region: Region,
+    bus: EventBus,
+    cache: LookupCache,
+}
+
+impl Crm {
+    pub fn new(store: Arc<dyn Store>, region: Region, bus: EventBus) -> Self {
+        Crm {
+            store,
+            region,
+            bus,
+            cache: LookupCache::new(CACHE_CAPACITY),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn region(&self) -> Region {
+        self.region
+    }
+
+    pub fn bus(&self) -> &EventBus {
+        &self.bus
+    }
+
+    // ---- numbers ----
+
+    /// `Ok(None)` for anonymous / withheld; an error naming `field` for what is not a number.
+    pub fn normalize(&self, field: &str, raw: &str) -> Result<Option<Phone>, FieldError> {
+        match phone::parse(raw, self.region) {
+            PhoneInput::NoNumber => Ok(None),
+            PhoneInput::Number(n) => Ok(Some(Phone {
+                e164: n.e164().to_string(),
+                raw: raw.trim().to_string(),
+            })),
+            PhoneInput::Invalid(why) => Err(FieldError::new(field, why.to_string())),
+        }
+    }
+
+    /// Phones of a contact, company or lead: each must be a number; duplicates are dropped.
+    pub fn phones(&self, field: &str, raws: &[String]) -> Result<Vec<Phone>, FieldError> {
+        let mut phones: Vec<Phone> = Vec::with_capacity(raws.len());
+        for (i, raw) in raws.iter().enumerate() {
+            let name = format!("{field}[{i}]");
+            match self.normalize(&name, raw)? {
+                Some(p) if !phones.iter().any(|q| q.e164 == p.e164) => phones.push(p),
+                Some(_) => {}
+                None => return Err(FieldError::new(name, "is not a phone number")),
+            }
+        }
+        Ok(phones)
+    }
+
+    fn call_number(&self, raw: &str) -> CallNumber {
+        // A call is logged whatever the number looks like; only a real number gets an E.164.
+        let e164 = match phone::parse(raw, self.region) {
+            PhoneInput::Number(n) => Some(n.e164().to_string()),
+            _ => None,
+        };
+        CallNumber {
+            e164,
+            raw: raw.trim().to_string(),
+        }
+    }
+
+    // ---- lookup ----
+
+    /// Who is calling from `raw`. Answers from the cache when it can.
+    pub async fn lookup(&self, raw: &str) -> CrmResult<Arc<CallerCard>> {
+        let number = self.normalize("number", raw)?;
+        let Some(number) = number else {
+            return Ok(Arc::new(CallerCard::unknown(None, raw.trim().to_string())));
+        };
+        if let Some(card) = self.cache.get(&number.e164) {
+            if card.raw == number.raw {
+                return Ok(card);
+            }
+            // Same number, other spelling: share everything but the raw form.
+            let mut card = (*card).clone();
+            card.raw = number.raw;
+            return Ok(Arc::new(card));
+        }
+        let ticket = self.cache.ticket();
+        let card = Arc::new(self.card_from_store(&number).await?);
+        self.cache.put(number.e164.clone(), card.clone(), ticket);
+        Ok(card)
+    }
+
+    async fn card_from_store(&self, number: &Phone) -> CrmResult<CallerCard> {
+        let store = &self.store;
+        let picked = card::pick(store.find_by_phone(&number.e164).await?);
+        let mut company = picked.company;
+        if let Some(company_id) = picked.contact.as_ref().and_then(|c| c.company_id) {
+            if company.as_ref().map(|c| c.id) != Some(company_id) {
+                company = Some(store.get_company(company_id).await?);
+            }
+        }
+        let deal = if picked.contact.is_some() || company.is_some() {
+            store
+                .latest_open_deal(
+                    picked.contact.as_ref().map(|c| c.id),
+                    company.as_ref().map(|c| c.id),
+                )
+                .await?
+        } else {
+            None
+        };
+        let responsible_id = picked
+            .contact
+            .as_ref()
+            .and_then(|c| c.responsible_id)
+            .or(company.as_ref().and_then(|c| c.responsible_id))
+            .or(deal.as_ref().and_then(|d| d.responsible_id))
+            .or(picked.lead.as_ref().and_then(|l| l.responsible_id));
+        let responsible = match responsible_id {
+            Some(id) => match store.get_user(id).await {
+                Ok(user) => Some(user),
+                Err(StoreError::NotFound { .. }) => None,
+                Err(e) => return Err(e.into()),
+            },
+            None => None,
+        };
+        let last_call = store.last_call_with(&number.e164).await?;
+        Ok(CallerCard {
+            number: Some(number.e164.clone()),
+            raw: number.raw.clone(),
+            contact: picked.contact,
+            company,
+            lead: picked.lead,
+            deal,
+            responsible,
+            last_call,
+        })
+    }
+
+    /// Drops every cached card; call after any CRM write the other methods do not cover.
+    pub fn invalidate_all(&self) {
+        self.cache.invalidate_all();
+    }
+
+    // ---- calls ----
+
+    /// Logs a finished call: links it to the caller's contact / company / lead / deal, creates a
+    /// lead for an unknown caller as the line's rules say, writes the timelines and the source,
+    /// and publishes `call.ended` (and `lead.created`). Idempotent by `idempotency_key`.
+    pub async fn log_call(&self, report: CallReport) -> CrmResult<LoggedCall> {
+        let remote = self.call_number(&report.remote);
+        let line_number = match report.line.as_deref() {
+            Some(raw) if !raw.trim().is_empty() => self.normalize("line", raw)?,
+            _ => None,
+        };
+        let ours = CallNumber {
+            e164: line_number.as_ref().map(|l| l.e164.clone()),
+            raw: report.line.clone().unwrap_or_default().trim().to_string(),
+        };
+        let (caller, called) = match report.direction {
+            Direction::Incoming => (remote.clone(), ours),
+            Direction::Outgoing | Direction::Callback => (ours, remote.clone()),
+        };
+        let call = NewCall {
+            direction: report.direction,
+            caller,
+            called,
+            line_id: None,
+            source_id: None,
+            agent_id: report.agent_id,
+            queue: report.queue,
+            started_at: report.started_at,
+            answered_at: report.answered_at,
+            ended_at: report.ended_at,
+            status: report.status,
+            recording: report.recording,
+            rating: report.rating,
+            notes: report.notes,
+            origin: report.origin,
+            idempotency_key: report.idempotency_key,
+        };
+        call.validate()?;
+
+        let (parties, lead_candidate) = match &remote.e164 {
+            Some(e164) => {
+                let card = self.lookup(e164).await?;
+                let parties = card.parties();
+                let candidate = if parties.is_known() || self.store.is_lead_exception(e164).await? {
+                    None
+                } else {
+                    Some(lead_for_unknown_caller(&call, e164, &remote.raw))
+                };
+                (parties, candidate)
+            }
+            None => (Default::default(), None),
+        };
+
+        let logged = self
+            .store
+            .log_call(CallLog {
+                call,
+                line_number,
+                parties,
+                lead_candidate,
+            })
+            .await?;
+        if logged.duplicate {
+            return Ok(logged);
+        }
+        if let Some(e164) = &remote.e164 {
+            self.cache.invalidate(e164);
+        }
+        let at = logged.call.ended_at;
+        if let Some(lead) = &logged.created_lead {
+            self.bus.publish(Event::new(
+                EventKind::LeadCreated,
+                at,
+                serde_json::json!({ "lead": lead, "call_id": logged.call.id }),
+            ));
+        }
+        self.bus.publish(Event::new(
+            EventKind::CallEnded,
+            at,
+            serde_json::json!({ "call": logged.call }),
+        ));
+        Ok(logged)
+    }
+
+    // ---- CRM writes (each invalidates the cache) ----
+
+    pub async fn create_contact(&self, contact: NewContact) -> CrmResult<Contact> {
+        contact.validate()?;
+        let created = self.store.create_contact(contact).await?;
+        self.cache.invalidate_all();
+        Ok(created)
+    }
+
+    pub async fn create_contacts(&self, contacts: Vec<NewContact>) -> CrmResult<u64> {
+        for (i, c) in contacts.iter().enumerate() {
+            c.validate()
+                .map_err(|e| FieldError::new(format!("[{i}].{}", e.field), e.message))?;
+        }
+        let n = self.store.create_contacts(contacts).await?;
+        self.cache.invalidate_all();
+        Ok(n)
+    }
+
+    pub async fn update_contact(
+        &self,
+        id: ContactId,
+        patch: ContactPatch,
+        now: Timestamp,
+    ) -> CrmResult<Contact> {
+        patch.validate()?;
+        let updated = self.store.update_contact(id, patch, now).await?;
+        self.cache.invalidate_all();
+        Ok(updated)
+    }
+
+    pub async fn delete_contact(&self, id: ContactId) -> CrmResult<()> {
+        self.store.delete_contact(id).await?;
+        self.cache.invalidate_all();
+        Ok(())
+    }
+
+    pub async fn create_company(&self, company: NewCompany) -> CrmResult<Company> {
+        company.validate()?;
+        let created = self.store.create_company(company).await?;
+        self.cache.invalidate_all();
+        Ok(created)
+    }
+
+    pub async fn delete_company(&self, id: CompanyId) -> CrmResult<()> {
+        self.store.delete_company(id).await?;
+        self.cache.invalidate_all();
+        Ok(())
+    }
+
+    pub async fn create_lead(&self, lead: NewLead, at: Timestamp) -> CrmResult<Lead> {
+        lead.validate()?;
+        let created = self.store.create_lead(lead).await?;
+        self.cache.invalidate_all();
+        self.bus.publish(Event::new(
+            EventKind::LeadCreated,
+            at,
+            serde_json::json!({ "lead": created }),
+        ));
+        Ok(created)
+    }
+
+    pub async fn update_lead(&self, id: LeadId, patch: LeadPatch) -> CrmResult<Lead> {
+        patch.validate()?;
+        let updated = self.store.update_lead(id, patch).await?;
+        self.cache.invalidate_all();
+        Ok(updated)
+    }
+
+    pub async fn create_deal(&self, deal: NewDeal, now: Timestamp) -> CrmResult<Deal> {
+        deal.validate()?;
+        let created = self.store.create_deal(deal, now).await?;
+        self.cache.invalidate_all();
+        Ok(created)
+    }
+
+    pub async fn update_deal(
+        &self,
+        id: DealId,
+        patch: DealPatch,
+        now: Timestamp,
+    ) -> CrmResult<Deal> {
+        patch.validate()?;
+        let updated = self.store.update_deal(id, patch, now).await?;
+        self.cache.invalidate_all();
+        Ok(updated)
+    }
+
+    /// Users appear on cards as the responsible manager.
+    pub async fn update_user(&self, id: UserId, patch: UserPatch) -> CrmResult<User> {
+        patch.validate()?;
+        let updated = self.store.update_user(id, patch).await?;
+        self.cache.invalidate_all();
+        Ok(updated)
+    }
+
+    pub async fn update_call(&self, id: CallId, patch: CallPatch) -> CrmResult<CallRecord> {
+        patch.validate()?;
+        let updated = self.store.update_call(id, patch).await?;
+        if let Some(e164) = &updated.remote().e164 {
+            self.cache.invalidate(e164);
+        }
+        Ok(updated)
+    }
+}
+
+/// The lead an unknown caller gets. Its source is filled in by the store from the line.
+fn lead_for_unknown_caller(call: &NewCall, e164: &str, raw: &str) -> NewLead {
+    let title = match (call.direction, call.status) {
+        (Direction::Incoming, CallStatus::Answered) => format!("Incoming call from {e164}"),
+        (Direction::Incoming, _) => format!("Missed call from {e164}"),
+        (Direction::Outgoing | Direction::Callback, _) => format!("Call to {e164}"),
+    };
+    NewLead {
+        title,
+        name: None,
+        company_name: None,
+        phones: vec![Phone {
+            e164: e164.to_string(),
+            raw: raw.to_string(),
+        }],
+        emails: Vec::new(),
+        status: LeadStatus::New,
+        source_id: None,
+        responsible_id: call.agent_id,
+    }
+}

@@ -1,0 +1,337 @@
+//! `ringbase`: the one binary. Commands: serve, apikey, user, import, demo.
+//!
+//! Everything here is wiring and argument handling; behaviour lives in the library crates.
+
+mod demo;
+mod import;
+mod server;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "ringbase", version, about = "Self-hosted CRM telephony server")]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data lives and how numbers are read; accepted before or after the command.
+#[derive(Args, Clone, Debug)]
+pub(crate) struct GlobalArgs {
+    /// Directory for the embedded database and recordings.
+    #[arg(
+        long,
+        global = true,
+        env = "RINGBASE_DATA_DIR",
+        default_value = "./data"
+    )]
+    pub(crate) data_dir: PathBuf,
+    /// Use PostgreSQL instead of the embedded SQLite, e.g. postgres://user@host/db.
+    #[arg(long, global = true, env = "RINGBASE_DATABASE_URL")]
+    pub(crate) database_url: Option<String>,
+    /// Country for numbers written without a country code (ISO code: DE, IT, PL, ...).
+    #[arg(
+        long,
+        global = true,
+        env = "RINGBASE_DEFAULT_REGION",
+        default_value = "DE"
+    )]
+    pub(crate) default_region: phone::Region,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Apikey(ApikeyCommand),
+    /// Manage users (employees).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Import data.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Load a realistic demo company (users, contacts, deals, lines, calls).
+    Demo,
+    /// Routing settings as a TOML file: apply one, or export the current ones.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// What happens to a call? Runs a scenario against the routing settings and prints the
+    /// timeline of decisions.
+    Simulate {
+        /// The scenario (TOML): time, caller, dialed line, digits, how each agent behaves.
+        scenario: PathBuf,
+        /// Use these settings instead of the stored ones.
+        #[arg(long)]
+        settings: Option<PathBuf>,
+        /// JSON lines instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Include timers in the text output.
+        #[arg(long)]
+        verbose: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a settings file and store it; errors name the line and the key.
+    Apply { file: PathBuf },
+    /// Print the stored settings as TOML.
+    Export,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// HTTP listen address (API, web app, bridge API).
+    #[arg(long, env = "RINGBASE_HTTP", default_value = "127.0.0.1:8080")]
+    http: SocketAddr,
+    /// SIP listen address. The SIP server is not built yet: the address is only checked.
+    #[arg(long, env = "RINGBASE_SIP")]
+    sip: Option<SocketAddr>,
+}
+
+#[derive(Subcommand)]
+enum ApikeyCommand {
+    /// Create a key; prints only the key (use it as `Authorization: Bearer KEY`).
+    Create {
+        #[arg(long, value_parser = parse_role)]
+        role: domain::Role,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// List keys (never the secrets).
+    List,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add an employee.
+    Add {
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_role, default_value = "agent")]
+        role: domain::Role,
+        #[arg(long)]
+        extension: Option<String>,
+        #[arg(long)]
+        mobile: Option<String>,
+        /// Web sign-in password; read from standard input when `-` is given.
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// List employees.
+    List,
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Contacts from CSV (header row: name, phone(s), email(s), company) or vCard (.vcf).
+    Contacts {
+        file: PathBuf,
+        /// File format; guessed from the extension when omitted.
+        #[arg(long)]
+        format: Option<import::Format>,
+        /// No progress bar (for scripts and CI logs).
+        #[arg(long)]
+        quiet: bool,
+    },
+}
+
+fn parse_role(s: &str) -> Result<domain::Role, String> {
+    s.parse()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let global = cli.global;
+    match cli.command {
+        Command::Serve(args) => {
+            if let Some(sip) = args.sip {
+                tracing::warn!(%sip, "the SIP server is not part of this build yet; only HTTP is served");
+            }
+            let config = server::ServeConfig {
+                global,
+                http: args.http,
+            };
+            server::run(config, server::shutdown_signal()).await
+        }
+        Command::Apikey(cmd) => {
+            let store = server::open_store(&global).await?;
+            match cmd {
+                ApikeyCommand::Create { role, name } => {
+                    let key = api::auth::create_api_key(store.as_ref(), &name, role).await?;
+                    println!("{key}");
+                }
+                ApikeyCommand::List => {
+                    for key in store.list_api_keys().await? {
+                        println!("{}\t{}\t{}\t{}…", key.id, key.name, key.role, key.prefix);
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::User(cmd) => {
+            let store = server::open_store(&global).await?;
+            let crm = crm::Crm::new(
+                store.clone(),
+                global.default_region,
+                events::EventBus::default(),
+            );
+            match cmd {
+                UserCommand::Add {
+                    login,
+                    name,
+                    role,
+                    extension,
+                    mobile,
+                    password,
+                } => {
+                    let password = match password.as_deref() {
+                        Some("-") => {
+                            let mut line = String::new();
+                            std::io::stdin().read_line(&mut line)?;
+                            Some(line.trim_end_matches(['\r', '\n']).to_string())
+                        }
+                        other => other.map(str::to_string),
+                    };
+                    let mobile = match mobile.as_deref() {
+                        Some(raw) => crm.normalize("mobile", raw)?,
+                        None => None,
+                    };
+                    let user = api::auth::add_user(
+                        store.as_ref(),
+                        domain::NewUser {
+                            name,
+                            login,
+                            role,
+                            extension,
+                            mobile,
+                        },
+                        password.as_deref(),
+                    )
+                    .await?;
+                    println!("{}", user.id);
+                }
+                UserCommand::List => {
+                    for u in store.list_users().await? {
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}",
+                            u.id,
+                            u.login,
+                            u.role,
+                            u.extension.as_deref().unwrap_or("-"),
+                            u.name
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Import(ImportCommand::Contacts {
+            file,
+            format,
+            quiet,
+        }) => {
+            let store = server::open_store(&global).await?;
+            let crm = crm::Crm::new(store, global.default_region, events::EventBus::default());
+            let report = import::import_contacts(&crm, &file, format, !quiet)
+                .await
+                .with_context(|| format!("importing {}", file.display()))?;
+            for skipped in &report.skipped {
+                eprintln!("line {}: skipped: {}", skipped.line, skipped.reason);
+            }
+            eprintln!(
+                "imported {} contacts, skipped {} rows",
+                report.imported,
+                report.skipped.len()
+            );
+            Ok(())
+        }
+        Command::Config(cmd) => {
+            let store = server::open_store(&global).await?;
+            match cmd {
+                ConfigCommand::Apply { file } => {
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    let config = routing::RoutingConfig::from_toml(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                    api::routing_settings::save(store.as_ref(), &config).await?;
+                    eprintln!(
+                        "applied {}: {} lines, {} queues, {} IVR menus, {} agents",
+                        file.display(),
+                        config.lines.len(),
+                        config.queues.len(),
+                        config.ivr_menus.len(),
+                        config.agents.len()
+                    );
+                }
+                ConfigCommand::Export => {
+                    let config = api::routing_settings::load(store.as_ref()).await?;
+                    print!("{}", config.to_toml()?);
+                }
+            }
+            Ok(())
+        }
+        Command::Simulate {
+            scenario,
+            settings,
+            json,
+            verbose,
+        } => {
+            let config = match settings {
+                Some(file) => {
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    routing::RoutingConfig::from_toml(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+                }
+                None => {
+                    let store = server::open_store(&global).await?;
+                    api::routing_settings::load(store.as_ref()).await?
+                }
+            };
+            let text = std::fs::read_to_string(&scenario)
+                .with_context(|| format!("reading {}", scenario.display()))?;
+            let scenario = routing::Scenario::from_toml(&text)?;
+            let timeline = routing::simulate(&config, &scenario)?;
+            let out = if json {
+                timeline.to_json_lines()
+            } else if verbose {
+                timeline.to_text_verbose()
+            } else {
+                timeline.to_text()
+            };
+            print!("{out}");
+            Ok(())
+        }
+        Command::Demo => {
+            let store = server::open_store(&global).await?;
+            let crm = Arc::new(crm::Crm::new(
+                store,
+                global.default_region,
+                events::EventBus::default(),
+            ));
+            let summary = demo::load_demo(&crm, chrono::Utc::now()).await?;
+            println!("{summary}");
+            Ok(())
+        }
+    }
+}

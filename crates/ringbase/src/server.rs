@@ -1,0 +1,98 @@
+//! `ringbase serve`: config → store → CRM → event bus and webhooks → HTTP. Wiring only.
+
+use crate::GlobalArgs;
+use anyhow::Context;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use store::Store;
+
+pub(crate) struct ServeConfig {
+    pub(crate) global: GlobalArgs,
+    pub(crate) http: SocketAddr,
+}
+
+/// The embedded SQLite file under `--data-dir`, or PostgreSQL when `--database-url` is given.
+pub(crate) async fn open_store(global: &GlobalArgs) -> anyhow::Result<Arc<dyn Store>> {
+    let store = match &global.database_url {
+        Some(url) => store_sql::SqlStore::open(url)
+            .await
+            .with_context(|| "opening the database given by --database-url")?,
+        None => {
+            std::fs::create_dir_all(&global.data_dir).with_context(|| {
+                format!("creating the data directory {}", global.data_dir.display())
+            })?;
+            let path = global.data_dir.join("ringbase.db");
+            store_sql::SqlStore::open_sqlite_file(&path)
+                .await
+                .with_context(|| format!("opening {}", path.display()))?
+        }
+    };
+    Ok(Arc::new(store))
+}
+
+pub(crate) async fn run(
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = open_store(&config.global).await?;
+    let bus = events::EventBus::default();
+    let crm = Arc::new(crm::Crm::new(
+        store.clone(),
+        config.global.default_region,
+        bus.clone(),
+    ));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let webhooks = events::webhooks::WebhookDispatcher::new(store.clone(), Default::default())
+        .spawn(&bus, Duration::from_secs(1), wait_for_stop(stop_rx.clone()));
+    let state = api::AppState::new(crm, config.global.data_dir.clone());
+    let listener = tokio::net::TcpListener::bind(config.http)
+        .await
+        .with_context(|| format!("binding HTTP to {}", config.http))?;
+    tracing::info!(
+        http = %listener.local_addr()?,
+        backend = store.backend(),
+        region = %config.global.default_region,
+        "Ringbase is serving"
+    );
+    axum::serve(listener, api::router(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+        })
+        .await?;
+    let _ = stop_tx.send(true);
+    let _ = webhooks.await;
+    Ok(())
+}
+
+async fn wait_for_stop(mut stop: tokio::sync::watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

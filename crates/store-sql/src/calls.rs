@@ -1,0 +1,388 @@
+//! `log_call`: everything one finished call writes, in one transaction.
+//!
+//! Order of writes (the same in every transaction, so concurrent ones never wait on each other
+//! in a cycle): line, lead and its open numbers, call, timeline entries, contact's source.
+
+use crate::error::{db, lost_race};
+use crate::rows::{self, columns, ms};
+use crate::store_impl::{distinct_numbers, insert_lead, Tx};
+use crate::SqlStore;
+use domain::*;
+use sqlx::Row;
+use std::time::Duration;
+use store::{CallLog, LoggedCall, StoreError, StoreResult};
+
+/// Attempts before a call that keeps losing races is reported as failed. Two are enough for
+/// any number of racers on one key (the retry sees the winner); the rest absorb unrelated
+/// races on other keys of the same call.
+const MAX_ATTEMPTS: u32 = 10;
+
+/// Why one attempt failed: a database error (maybe a lost race, retried) or a decided outcome.
+enum AttemptError {
+    Db(sqlx::Error),
+    Store(StoreError),
+}
+
+impl From<sqlx::Error> for AttemptError {
+    fn from(e: sqlx::Error) -> Self {
+        AttemptError::Db(e)
+    }
+}
+
+impl From<StoreError> for AttemptError {
+    fn from(e: StoreError) -> Self {
+        AttemptError::Store(e)
+    }
+}
+
+impl SqlStore {
+    /// Runs [`Self::log_call_once`] until it commits; a transaction that lost a race to a
+    /// concurrent one (same idempotency key, same new lead number, same new line) is run again
+    /// and then finds the winner's row.
+    pub(crate) async fn log_call_retrying(&self, log: CallLog) -> StoreResult<LoggedCall> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.log_call_once(&log).await {
+                Ok(logged) => return Ok(logged),
+                Err(AttemptError::Db(e)) if lost_race(&e) && attempt < MAX_ATTEMPTS => {
+                    tracing::debug!(attempt, error = %e, "log_call lost a race; retrying");
+                    // A little jitter so racers that collided once do not collide again.
+                    let jitter = rand::random::<u64>() % (2 * u64::from(attempt));
+                    tokio::time::sleep(Duration::from_millis(jitter)).await;
+                }
+                Err(AttemptError::Db(e))
+                    if e.as_database_error()
+                        .is_some_and(|d| d.is_foreign_key_violation()) =>
+                {
+                    // The transaction is gone; find out which reference was missing so the
+                    // error names the field.
+                    return Err(self
+                        .name_missing_reference(&log)
+                        .await
+                        .unwrap_or_else(|| db(e)));
+                }
+                Err(AttemptError::Db(e)) => return Err(db(e)),
+                Err(AttemptError::Store(e)) => return Err(e),
+            }
+        }
+    }
+
+    /// One attempt, in its own transaction.
+    async fn log_call_once(&self, log: &CallLog) -> Result<LoggedCall, AttemptError> {
+        let mut tx = self.begin().await?;
+        let call = &log.call;
+
+        // The same report twice (a retrying bridge app) must not make a second record.
+        if let Some(key) = &call.idempotency_key {
+            let existing = sqlx::query(concat!(
+                "SELECT ",
+                columns!(call),
+                " FROM calls WHERE idempotency_key = $1"
+            ))
+            .bind(key.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = existing {
+                let record = rows::call(&row)?;
+                let line = match record.line_id {
+                    Some(id) => line_by_id(&mut tx, id).await?,
+                    None => None,
+                };
+                return Ok(LoggedCall {
+                    call: record,
+                    created_lead: None,
+                    line,
+                    line_created: false,
+                    duplicate: true,
+                });
+            }
+        }
+
+        // Call tracking: our number on the call, created on first sight.
+        let (line, line_created) = match (&log.line_number, call.line_id) {
+            (Some(number), _) => {
+                let (line, created) = find_or_create_line(&mut tx, number, call.started_at).await?;
+                (Some(line), created)
+            }
+            (None, Some(id)) => match line_by_id(&mut tx, id).await? {
+                Some(line) => (Some(line), false),
+                None => {
+                    return Err(StoreError::MissingReference {
+                        field: "call.line_id".into(),
+                        entity: "line",
+                    }
+                    .into())
+                }
+            },
+            (None, None) => (None, false),
+        };
+        let line_id = call.line_id.or(line.as_ref().map(|l| l.id));
+        let source_id = call.source_id.or(line.as_ref().and_then(|l| l.source_id));
+
+        // An unknown caller joins the open lead carrying his number, or gets a new one.
+        let mut parties = log.parties;
+        let mut created_lead = None;
+        let rule = line.as_ref().map(|l| l.lead_rule).unwrap_or_default();
+        let remote = remote_number(call);
+        if let (false, Some(candidate)) = (parties.is_known(), &log.lead_candidate) {
+            if rule.creates_lead_for(call.direction) {
+                let numbers: Vec<&str> = remote
+                    .into_iter()
+                    .chain(candidate.phones.iter().map(|p| p.e164.as_str()))
+                    .collect();
+                match open_lead_carrying(&mut tx, &numbers).await? {
+                    Some(lead_id) => parties.lead_id = Some(lead_id),
+                    None => {
+                        let mut new_lead = candidate.clone();
+                        new_lead.source_id = source_id.or(candidate.source_id);
+                        let lead = insert_lead(&mut tx, &new_lead, ms(call.started_at)).await?;
+                        if lead.status.is_open() {
+                            // A plain insert: losing the race to a concurrent call from the same
+                            // number fails here, and the retry joins that call's lead.
+                            for e164 in distinct_numbers(&lead.phones) {
+                                sqlx::query(
+                                    "INSERT INTO open_lead_numbers (e164, lead_id) VALUES ($1, $2)",
+                                )
+                                .bind(e164)
+                                .bind(lead.id.0)
+                                .execute(&mut *tx)
+                                .await?;
+                            }
+                        }
+                        sqlx::query(
+                            "INSERT INTO timeline (subject_kind, subject_id, kind, at, call_id, author_id, text) VALUES ('lead', $1, $2, $3, NULL, NULL, $4)",
+                        )
+                        .bind(lead.id.0)
+                        .bind(TimelineKind::LeadCreated.as_str())
+                        .bind(ms(call.started_at))
+                        .bind(lead.title.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                        parties.lead_id = Some(lead.id);
+                        created_lead = Some(lead);
+                    }
+                }
+            }
+        }
+
+        let (origin_kind, origin_device) = rows::origin_parts(call.origin);
+        let row = sqlx::query(concat!(
+            "INSERT INTO calls (direction, caller_e164, caller_raw, called_e164, called_raw, remote_e164, line_id, source_id, agent_id, queue, ",
+            "started_at, answered_at, ended_at, duration_s, status, recording, rating, notes, contact_id, company_id, lead_id, deal_id, ",
+            "origin_kind, origin_device, idempotency_key) ",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) ",
+            "RETURNING ",
+            columns!(call)
+        ))
+        .bind(call.direction.as_str())
+        .bind(call.caller.e164.as_deref())
+        .bind(call.caller.raw.as_str())
+        .bind(call.called.e164.as_deref())
+        .bind(call.called.raw.as_str())
+        .bind(remote)
+        .bind(line_id.map(|i| i.0))
+        .bind(source_id.map(|i| i.0))
+        .bind(call.agent_id.map(|i| i.0))
+        .bind(call.queue.as_deref())
+        .bind(ms(call.started_at))
+        .bind(call.answered_at.map(ms))
+        .bind(ms(call.ended_at))
+        .bind(call.duration_s())
+        .bind(call.status.as_str())
+        .bind(call.recording.as_deref())
+        .bind(call.rating.map(i64::from))
+        .bind(call.notes.as_deref())
+        .bind(parties.contact_id.map(|i| i.0))
+        .bind(parties.company_id.map(|i| i.0))
+        .bind(parties.lead_id.map(|i| i.0))
+        .bind(parties.deal_id.map(|i| i.0))
+        .bind(origin_kind)
+        .bind(origin_device)
+        .bind(call.idempotency_key.as_deref())
+        .fetch_one(&mut *tx)
+        .await?;
+        let record = rows::call(&row)?;
+
+        let subjects = [
+            parties.contact_id.map(Subject::Contact),
+            parties.lead_id.map(Subject::Lead),
+            parties.deal_id.map(Subject::Deal),
+        ];
+        for subject in subjects.into_iter().flatten() {
+            sqlx::query(
+                "INSERT INTO timeline (subject_kind, subject_id, kind, at, call_id, author_id, text) VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+            )
+            .bind(subject.kind_str())
+            .bind(subject.raw_id())
+            .bind(TimelineKind::Call.as_str())
+            .bind(ms(call.started_at))
+            .bind(record.id.0)
+            .bind(call.agent_id.map(|i| i.0))
+            .execute(&mut *tx)
+            .await?;
+        }
+
+        // Call tracking's promise: a contact's source is where he first came from.
+        if let (Some(contact), Some(source)) = (parties.contact_id, source_id) {
+            sqlx::query("UPDATE contacts SET source_id = $1 WHERE id = $2 AND source_id IS NULL")
+                .bind(source.0)
+                .bind(contact.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(LoggedCall {
+            call: record,
+            created_lead,
+            line,
+            line_created,
+            duplicate: false,
+        })
+    }
+
+    /// After a foreign-key failure: the first reference of `log` that points nowhere.
+    async fn name_missing_reference(&self, log: &CallLog) -> Option<StoreError> {
+        let call = &log.call;
+        let candidate = log.lead_candidate.as_ref();
+        let refs: [(&str, &'static str, &'static str, Option<i64>); 9] = [
+            ("call.agent_id", "users", "user", call.agent_id.map(|i| i.0)),
+            (
+                "call.source_id",
+                "sources",
+                "source",
+                call.source_id.map(|i| i.0),
+            ),
+            (
+                "parties.contact_id",
+                "contacts",
+                "contact",
+                log.parties.contact_id.map(|i| i.0),
+            ),
+            (
+                "parties.company_id",
+                "companies",
+                "company",
+                log.parties.company_id.map(|i| i.0),
+            ),
+            (
+                "parties.lead_id",
+                "leads",
+                "lead",
+                log.parties.lead_id.map(|i| i.0),
+            ),
+            (
+                "parties.deal_id",
+                "deals",
+                "deal",
+                log.parties.deal_id.map(|i| i.0),
+            ),
+            (
+                "lead_candidate.source_id",
+                "sources",
+                "source",
+                candidate.and_then(|c| c.source_id).map(|i| i.0),
+            ),
+            (
+                "lead_candidate.responsible_id",
+                "users",
+                "user",
+                candidate.and_then(|c| c.responsible_id).map(|i| i.0),
+            ),
+            ("call.line_id", "lines", "line", call.line_id.map(|i| i.0)),
+        ];
+        for (field, table, entity, id) in refs {
+            let Some(id) = id else { continue };
+            let sql = format!("SELECT 1 FROM {table} WHERE id = $1");
+            match sqlx::query(&sql).bind(id).fetch_optional(&self.read).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return Some(StoreError::MissingReference {
+                        field: field.to_string(),
+                        entity,
+                    })
+                }
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+}
+
+/// The customer's side of the call, as E.164 when it parsed.
+fn remote_number(call: &NewCall) -> Option<&str> {
+    match call.direction {
+        Direction::Incoming => call.caller.e164.as_deref(),
+        Direction::Outgoing | Direction::Callback => call.called.e164.as_deref(),
+    }
+}
+
+async fn line_by_id(tx: &mut Tx, id: LineId) -> Result<Option<Line>, AttemptError> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        columns!(line),
+        " FROM lines WHERE id = $1"
+    ))
+    .bind(id.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.as_ref().map(rows::line).transpose()?)
+}
+
+/// The line with this number, created (`SeenOnCall`, default lead rule) if new. A concurrent
+/// creation of the same number is waited for and then read, not retried.
+async fn find_or_create_line(
+    tx: &mut Tx,
+    number: &Phone,
+    first_seen: Timestamp,
+) -> Result<(Line, bool), AttemptError> {
+    let select = concat!(
+        "SELECT ",
+        columns!(line),
+        " FROM lines WHERE number_e164 = $1"
+    );
+    if let Some(row) = sqlx::query(select)
+        .bind(number.e164.as_str())
+        .fetch_optional(&mut **tx)
+        .await?
+    {
+        return Ok((rows::line(&row)?, false));
+    }
+    let created = sqlx::query(concat!(
+        "INSERT INTO lines (number_e164, number_raw, name, source_id, origin, lead_rule, created_at) ",
+        "VALUES ($1, $2, $3, NULL, $4, $5, $6) ON CONFLICT (number_e164) DO NOTHING RETURNING ",
+        columns!(line)
+    ))
+    .bind(number.e164.as_str())
+    .bind(number.raw.as_str())
+    .bind(number.e164.as_str())
+    .bind(LineOrigin::SeenOnCall.as_str())
+    .bind(LeadRule::default().as_str())
+    .bind(ms(first_seen))
+    .fetch_optional(&mut **tx)
+    .await?;
+    match created {
+        Some(row) => Ok((rows::line(&row)?, true)),
+        None => {
+            let row = sqlx::query(select)
+                .bind(number.e164.as_str())
+                .fetch_one(&mut **tx)
+                .await?;
+            Ok((rows::line(&row)?, false))
+        }
+    }
+}
+
+/// The open lead holding any of these numbers, the first number first.
+async fn open_lead_carrying(tx: &mut Tx, numbers: &[&str]) -> Result<Option<LeadId>, AttemptError> {
+    for e164 in numbers {
+        let row = sqlx::query("SELECT lead_id FROM open_lead_numbers WHERE e164 = $1")
+            .bind(*e164)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(row) = row {
+            return Ok(Some(LeadId(row.try_get::<i64, _>(0)?)));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,79 @@
+// Building the page without innerHTML: every value from the API becomes a text node, so a
+// contact named "<img onerror=...>" is shown as written and never run.
+
+/**
+ * h('button', {class: 'primary', onclick: save, disabled: true}, 'Save')
+ * Attributes: `class`, `on<event>` handlers, `dataset` (object), `value`/`checked`/`disabled`
+ * and other properties that must be set as properties, everything else as attributes.
+ * Children: nodes, strings, numbers; null/undefined/false are skipped; arrays are flattened.
+ */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  if (attrs) {
+    for (const [key, value] of Object.entries(attrs)) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key.startsWith('on') && typeof value === 'function') {
+        el.addEventListener(key.slice(2), value);
+      } else if (key === 'class') {
+        el.className = value;
+      } else if (key === 'dataset') {
+        Object.assign(el.dataset, value);
+      } else if (key === 'value' || key === 'checked' || key === 'selected' || key === 'indeterminate') {
+        el[key] = value;
+      } else {
+        el.setAttribute(key, value === true ? '' : String(value));
+      }
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(el, child);
+    else el.append(child instanceof Node ? child : String(child));
+  }
+}
+
+/** Replaces an element's content. */
+export function mount(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+/** A `tel:` link: the phone (softphone, mobile) dials it — click-to-call without a server. */
+export function phoneLink(number, display) {
+  const shown = display || number || '';
+  // Masked numbers (`****23456`) cannot be dialed.
+  if (!number || number.includes('*')) return h('span', { class: 'phone' }, shown);
+  return h('a', { class: 'phone', href: `tel:${number}`, title: number }, shown);
+}
+
+/** A select with options [[value, label], ...]. */
+export function select(attrs, options, selected) {
+  return h('select', attrs, options.map(([value, label]) =>
+    h('option', { value, selected: String(value) === String(selected ?? '') }, label)));
+}
+
+export function debounce(fn, ms) {
+  let timer;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+/** A short-lived message at the bottom of the screen. */
+export function toast(message, kind = 'info') {
+  let box = document.getElementById('toasts');
+  if (!box) {
+    box = h('div', { id: 'toasts', role: 'status' });
+    document.body.append(box);
+  }
+  const item = h('div', { class: `toast ${kind}` }, message);
+  box.append(item);
+  setTimeout(() => item.remove(), 4000);
+}

@@ -1,0 +1,385 @@
+// Admin settings: lines and sources (call tracking), users, bridge devices, webhooks, number
+// masking, lead exceptions, the dialed-number header order and API keys. Every form shows the
+// API's error next to the field it names.
+
+import { api, byId, forget } from '../api.js';
+import { h, mount, phoneLink, select, toast } from '../dom.js';
+import { field, submitting, valueOf } from '../forms.js';
+import { t, fmtDateTime } from '../i18n.js';
+
+const TABS = ['lines', 'sources', 'users', 'devices', 'webhooks', 'masking', 'exceptions', 'tracking', 'apikeys'];
+const ROLES = ['agent', 'supervisor', 'admin'];
+const EVENTS = ['call.started', 'call.ringing', 'call.answered', 'call.ended', 'lead.created'];
+const LEAD_RULES = ['all', 'incoming', 'outgoing', 'none'];
+
+export async function render(root, { params }) {
+  const tab = TABS.includes(params[0]) ? params[0] : 'lines';
+  document.title = `${t(`admin.${tab}`)} · ${t('nav.admin')} · Ringbase`;
+  const body = h('div', { class: 'admin-body' });
+  mount(root,
+    h('div', { class: 'page-head' }, h('h1', null, t('nav.admin'))),
+    h('div', { class: 'admin' },
+      h('nav', { class: 'tabs', 'aria-label': t('nav.admin') },
+        TABS.map((name) => h('a', { href: `#/admin/${name}`, class: name === tab ? 'active' : '', 'aria-current': name === tab ? 'page' : null }, t(`admin.${name}`)))),
+      body));
+  await TAB_VIEWS[tab](body);
+}
+
+const TAB_VIEWS = { lines, sources, users, devices, webhooks, masking, exceptions, tracking, apikeys };
+
+/** Re-renders the current tab (after a create or delete). */
+function reload(body, view) {
+  return () => view(body);
+}
+
+function table(headers, rows, testid) {
+  return h('table', { class: 'list', 'data-testid': testid },
+    h('thead', null, h('tr', null, headers.map((label) => h('th', { scope: 'col' }, label)))),
+    h('tbody', null, rows));
+}
+
+function deleteButton(path, after, confirmText) {
+  return h('button', { type: 'button', class: 'small danger', onclick: async (e) => {
+    if (confirmText && !window.confirm(confirmText)) return;
+    e.currentTarget.disabled = true;
+    try {
+      await api.del(path);
+      after();
+    } catch (err) {
+      toast(err.message, 'error');
+      e.target.disabled = false;
+    }
+  } }, t('action.delete'));
+}
+
+function createForm(title, testid, fields, onSubmit) {
+  const form = h('form', { class: 'panel stack', 'data-testid': testid, novalidate: true },
+    h('h2', null, title), fields,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, t('action.create'))));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const done = await submitting(form, () => onSubmit(form));
+    if (done) form.reset();
+  });
+  return form;
+}
+
+/** A secret the API shows only once: a token, a webhook secret, an API key. */
+function secretOnce(label, secret) {
+  const input = h('input', { readonly: true, value: secret, class: 'secret', 'data-testid': 'secret-once', 'aria-label': label });
+  return h('div', { class: 'panel secret-box', role: 'alert' },
+    h('h2', null, label), h('p', null, t('admin.shown_once')),
+    h('div', { class: 'inline' }, input,
+      h('button', { type: 'button', onclick: async () => {
+        input.select();
+        try { await navigator.clipboard.writeText(secret); toast(t('admin.copied'), 'ok'); } catch { /* selected for manual copy */ }
+      } }, t('action.copy'))));
+}
+
+// ---- lines ----
+
+async function lines(body) {
+  const [{ items }, sources] = await Promise.all([api.get('/api/v1/lines'), byId('/api/v1/sources')]);
+  const again = reload(body, lines);
+  const sourceOptions = [['', '—'], ...[...sources.values()].map((s) => [s.id, s.name])];
+  const rows = items.map((line) => {
+    const source = select({ 'aria-label': t('admin.source'), class: 'small' }, sourceOptions, line.source_id ?? '');
+    const rule = select({ 'aria-label': t('admin.lead_rule'), class: 'small' }, LEAD_RULES.map((r) => [r, t(`lead_rule.${r}`)]), line.lead_rule);
+    const error = h('span', { class: 'field-error', role: 'alert' });
+    const patch = async (change) => {
+      error.textContent = '';
+      try {
+        await api.patch(`/api/v1/lines/${line.id}`, change);
+        forget('/api/v1/lines');
+        toast(t('admin.saved'), 'ok');
+      } catch (e) {
+        error.textContent = e.message;
+      }
+    };
+    source.addEventListener('change', () => patch({ source_id: source.value ? Number(source.value) : null }));
+    rule.addEventListener('change', () => patch({ lead_rule: rule.value }));
+    return h('tr', null,
+      h('td', null, phoneLink(line.number.e164, line.number.raw)),
+      h('td', null, line.name),
+      h('td', null, source),
+      h('td', null, rule, error),
+      h('td', null, t(`line_origin.${line.origin}`)),
+      h('td', null, line.origin === 'manual' ? deleteButton(`/api/v1/lines/${line.id}`, () => { forget('/api/v1/lines'); again(); }, t('admin.confirm_delete')) : h('span', { class: 'muted small', title: t('admin.seen_lines_stay') }, t('admin.kept'))));
+  });
+  mount(body,
+    createForm(t('admin.new_line'), 'line-form', [
+      h('div', { class: 'row2' },
+        field(t('admin.number'), h('input', { name: 'number', required: true, inputmode: 'tel', placeholder: '+49 89 998877' })),
+        field(t('admin.name'), h('input', { name: 'name', maxlength: 200 }))),
+      h('div', { class: 'row2' },
+        field(t('admin.source'), select({ name: 'source_id' }, sourceOptions, '')),
+        field(t('admin.lead_rule'), select({ name: 'lead_rule' }, LEAD_RULES.map((r) => [r, t(`lead_rule.${r}`)]), 'all'))),
+    ], async (form) => {
+      await api.post('/api/v1/lines', {
+        number: valueOf(form, 'number') || '',
+        name: valueOf(form, 'name') || '',
+        source_id: valueOf(form, 'source_id') ? Number(valueOf(form, 'source_id')) : undefined,
+        lead_rule: valueOf(form, 'lead_rule'),
+      });
+      forget('/api/v1/lines');
+      setTimeout(again);
+      return true;
+    }),
+    items.length ? table([t('admin.number'), t('admin.name'), t('admin.source'), t('admin.lead_rule'), t('admin.origin'), ''], rows, 'lines')
+      : h('p', { class: 'muted' }, t('admin.no_lines')));
+}
+
+// ---- sources ----
+
+async function sources(body) {
+  const { items } = await api.get('/api/v1/sources');
+  const again = reload(body, sources);
+  mount(body,
+    createForm(t('admin.new_source'), 'source-form', [
+      field(t('admin.name'), h('input', { name: 'name', required: true, maxlength: 200, placeholder: 'Google Ads' })),
+    ], async (form) => {
+      await api.post('/api/v1/sources', { name: valueOf(form, 'name') || '' });
+      forget('/api/v1/sources');
+      setTimeout(again);
+      return true;
+    }),
+    items.length ? table([t('admin.name'), ''], items.map((s) => h('tr', null, h('td', null, s.name),
+      h('td', null, deleteButton(`/api/v1/sources/${s.id}`, () => { forget('/api/v1/sources'); again(); }, t('admin.confirm_delete'))))), 'sources')
+      : h('p', { class: 'muted' }, t('admin.no_sources')));
+}
+
+// ---- users ----
+
+async function users(body) {
+  const { items } = await api.get('/api/v1/users');
+  const again = reload(body, users);
+  const rows = items.map((u) => {
+    const role = select({ 'aria-label': t('admin.role'), class: 'small' }, ROLES.map((r) => [r, t(`role.${r}`)]), u.role);
+    const error = h('span', { class: 'field-error', role: 'alert' });
+    role.addEventListener('change', async () => {
+      error.textContent = '';
+      try {
+        await api.patch(`/api/v1/users/${u.id}`, { role: role.value });
+        forget('/api/v1/users');
+        toast(t('admin.saved'), 'ok');
+      } catch (e) {
+        role.value = u.role;
+        error.textContent = e.message;
+      }
+    });
+    return h('tr', null,
+      h('td', null, u.name), h('td', null, u.login), h('td', null, role, error),
+      h('td', null, u.extension || ''), h('td', null, u.mobile ? phoneLink(u.mobile.e164, u.mobile.raw) : ''),
+      h('td', null, h('span', { class: `state-badge ${u.work_state}` }, t(`state.${u.work_state}`)), u.pause_reason ? ` (${u.pause_reason})` : ''),
+      h('td', null, passwordButton(u)));
+  });
+  mount(body,
+    createForm(t('admin.new_user'), 'user-form', [
+      h('div', { class: 'row2' },
+        field(t('admin.name'), h('input', { name: 'name', required: true, maxlength: 200 })),
+        field(t('admin.login'), h('input', { name: 'login', required: true, maxlength: 100, autocomplete: 'off' }))),
+      h('div', { class: 'row3' },
+        field(t('admin.role'), select({ name: 'role' }, ROLES.map((r) => [r, t(`role.${r}`)]), 'agent')),
+        field(t('admin.extension'), h('input', { name: 'extension', inputmode: 'numeric', maxlength: 6 }), t('admin.extension_hint')),
+        field(t('admin.mobile'), h('input', { name: 'mobile', inputmode: 'tel' }))),
+      field(t('admin.password'), h('input', { name: 'password', type: 'password', autocomplete: 'new-password' }), t('admin.password_hint')),
+    ], async (form) => {
+      await api.post('/api/v1/users', {
+        name: valueOf(form, 'name') || '',
+        login: valueOf(form, 'login') || '',
+        role: valueOf(form, 'role'),
+        extension: valueOf(form, 'extension') || undefined,
+        mobile: valueOf(form, 'mobile') || undefined,
+        password: form.elements.namedItem('password').value || undefined,
+      });
+      forget('/api/v1/users');
+      setTimeout(again);
+      return true;
+    }),
+    table([t('admin.name'), t('admin.login'), t('admin.role'), t('admin.extension'), t('admin.mobile'), t('admin.state'), ''], rows, 'users'));
+}
+
+function passwordButton(user) {
+  const cell = h('span');
+  const open = h('button', { type: 'button', class: 'small', onclick: () => {
+    const form = h('form', { class: 'inline', novalidate: true },
+      field(t('admin.password'), h('input', { name: 'password', type: 'password', required: true, autocomplete: 'new-password' })),
+      h('button', { type: 'submit', class: 'small' }, t('action.save')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const done = await submitting(form, () => api.put(`/api/v1/users/${user.id}/password`, { password: form.elements.namedItem('password').value }).then(() => true));
+      if (done) { mount(cell, open); toast(t('admin.saved'), 'ok'); }
+    });
+    mount(cell, form);
+    form.querySelector('input').focus();
+  } }, t('admin.set_password'));
+  return mount(cell, open);
+}
+
+// ---- bridge devices ----
+
+async function devices(body) {
+  const [{ items }, people] = await Promise.all([api.get('/api/v1/devices'), byId('/api/v1/users')]);
+  const again = reload(body, devices);
+  const form = createForm(t('admin.new_device'), 'device-form', [
+    h('div', { class: 'row2' },
+      field(t('admin.name'), h('input', { name: 'name', required: true, maxlength: 100, placeholder: "Anna's Pixel" })),
+      field(t('admin.device_user'), select({ name: 'user_id', required: true }, [['', '—'], ...[...people.values()].map((u) => [u.id, u.name])], ''))),
+  ], async (f) => {
+    const created = await api.post('/api/v1/devices', {
+      name: valueOf(f, 'name') || '',
+      user_id: Number(valueOf(f, 'user_id')),
+    });
+    await devices(body);
+    body.prepend(secretOnce(t('admin.device_token'), created.token));
+    return true;
+  });
+  mount(body, form,
+    items.length ? table([t('admin.name'), t('admin.device_user'), t('admin.created'), t('admin.last_seen'), ''], items.map((d) => h('tr', null,
+      h('td', null, d.name), h('td', null, people.get(d.user_id) ? people.get(d.user_id).name : `#${d.user_id}`),
+      h('td', null, fmtDateTime(d.created_at)), h('td', null, d.last_seen_at ? fmtDateTime(d.last_seen_at) : '—'),
+      h('td', null, deleteButton(`/api/v1/devices/${d.id}`, again, t('admin.confirm_delete'))))), 'devices')
+      : h('p', { class: 'muted' }, t('admin.no_devices')));
+}
+
+// ---- webhooks ----
+
+async function webhooks(body) {
+  const { items } = await api.get('/api/v1/webhooks');
+  const again = reload(body, webhooks);
+  const deliveriesBox = h('div');
+  const eventBoxes = h('div', { class: 'checks' }, EVENTS.map((ev) => h('label', { class: 'check' },
+    h('input', { type: 'checkbox', name: 'events', value: ev, checked: ev === 'call.ended' }), ev)));
+  const form = createForm(t('admin.new_webhook'), 'webhook-form', [
+    field(t('admin.url'), h('input', { name: 'url', required: true, type: 'url', placeholder: 'https://crm.example/hooks/ringbase' })),
+    h('div', { class: 'field', dataset: { field: 'events' } }, h('span', { class: 'label' }, t('admin.events')), eventBoxes, h('span', { class: 'field-error', role: 'alert' })),
+    field(t('admin.secret'), h('input', { name: 'secret', autocomplete: 'off' }), t('admin.secret_hint')),
+  ], async (f) => {
+    const events = [...f.querySelectorAll('input[name=events]:checked')].map((i) => i.value);
+    const created = await api.post('/api/v1/webhooks', { url: valueOf(f, 'url') || '', events, secret: valueOf(f, 'secret') || undefined });
+    await webhooks(body);
+    body.prepend(secretOnce(t('admin.webhook_secret'), created.secret));
+    return true;
+  });
+  mount(body, form,
+    items.length ? table([t('admin.url'), t('admin.events'), t('admin.created'), ''], items.map((w) => h('tr', null,
+      h('td', { class: 'wrap' }, w.url), h('td', null, w.events.join(', ')), h('td', null, fmtDateTime(w.created_at)),
+      h('td', null,
+        h('button', { type: 'button', class: 'small', onclick: () => showDeliveries(deliveriesBox, w) }, t('admin.deliveries')), ' ',
+        deleteButton(`/api/v1/webhooks/${w.id}`, again, t('admin.confirm_delete'))))), 'webhooks')
+      : h('p', { class: 'muted' }, t('admin.no_webhooks')),
+    deliveriesBox);
+}
+
+async function showDeliveries(box, hook) {
+  try {
+    const { items } = await api.get(`/api/v1/webhooks/${hook.id}/deliveries`, { limit: 50 });
+    mount(box, h('div', { class: 'panel' }, h('h2', null, `${t('admin.deliveries')}: ${hook.url}`),
+      items.length === 0 ? h('p', { class: 'muted' }, t('admin.no_deliveries')) :
+        table([t('admin.created'), t('admin.event'), t('admin.state'), t('admin.attempts'), t('admin.last_result')], items.map((d) => h('tr', null,
+          h('td', null, fmtDateTime(d.created_at)), h('td', null, d.event),
+          h('td', null, h('span', { class: `delivery ${d.state}` }, t(`delivery.${d.state}`))),
+          h('td', { class: 'num' }, String(d.attempts)),
+          h('td', { class: 'wrap' }, d.last_status ? `HTTP ${d.last_status}` : '', d.last_error ? ` ${d.last_error}` : ''))), 'deliveries')));
+  } catch (e) {
+    mount(box, h('p', { class: 'form-error' }, e.message));
+  }
+}
+
+// ---- masking ----
+
+async function masking(body) {
+  const policy = await api.get('/api/v1/settings/masking');
+  const form = h('form', { class: 'panel stack', 'data-testid': 'masking-form', novalidate: true },
+    h('h2', null, t('admin.masking')), h('p', { class: 'muted' }, t('admin.masking_hint')),
+    ROLES.map((role) => {
+      const rule = policy[role] || { mode: 'none' };
+      const count = h('input', { name: `${role}.count`, type: 'number', min: 1, max: 255, value: rule.count ?? 6, disabled: rule.mode !== 'first' });
+      const mode = select({ name: `${role}.mode` }, ['none', 'full', 'first'].map((m) => [m, t(`mask.${m}`)]), rule.mode);
+      mode.addEventListener('change', () => { count.disabled = mode.value !== 'first'; });
+      return h('div', { class: 'row2' }, field(t(`role.${role}`), mode), field(t('admin.mask_count'), count));
+    }),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, t('action.save'))));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const saved = await submitting(form, () => {
+      const next = {};
+      for (const role of ROLES) {
+        const mode = valueOf(form, `${role}.mode`);
+        if (mode === 'first') {
+          const raw = valueOf(form, `${role}.count`);
+          // Checked here: the API's error for this nested value cannot name the field.
+          if (raw === null || !/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 255) {
+            throw Object.assign(new Error(t('admin.mask_count_range')), { field: `${role}.count` });
+          }
+          next[role] = { mode, count: Number(raw) };
+        } else if (mode !== 'none') {
+          next[role] = { mode };
+        }
+      }
+      return api.put('/api/v1/settings/masking', next);
+    });
+    if (saved) toast(t('admin.saved'), 'ok');
+  });
+  mount(body, form);
+}
+
+// ---- lead exceptions ----
+
+async function exceptions(body) {
+  const { items } = await api.get('/api/v1/lead-exceptions');
+  const again = reload(body, exceptions);
+  mount(body,
+    createForm(t('admin.new_exception'), 'exception-form', [
+      field(t('admin.number'), h('input', { name: 'number', required: true, inputmode: 'tel' }), t('admin.exception_hint')),
+    ], async (f) => {
+      await api.post('/api/v1/lead-exceptions', { number: valueOf(f, 'number') || '' });
+      setTimeout(again);
+      return true;
+    }),
+    items.length ? table([t('admin.number'), ''], items.map((p) => h('tr', null,
+      h('td', null, phoneLink(p.e164, p.raw)),
+      h('td', null, deleteButton(`/api/v1/lead-exceptions/${encodeURIComponent(p.e164)}`, again)))), 'exceptions')
+      : h('p', { class: 'muted' }, t('admin.no_exceptions')));
+}
+
+// ---- tracking ----
+
+async function tracking(body) {
+  const settings = await api.get('/api/v1/settings/tracking');
+  const orders = ['diversion,to', 'to,diversion', 'to', 'diversion'];
+  const form = h('form', { class: 'panel stack', 'data-testid': 'tracking-form', novalidate: true },
+    h('h2', null, t('admin.tracking')),
+    field(t('admin.dialed_priority'), select({ name: 'dialed_number_priority' },
+      orders.map((o) => [o, t(`tracking.${o}`)]), settings.dialed_number_priority), t('admin.tracking_hint')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, t('action.save'))));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const saved = await submitting(form, () => api.put('/api/v1/settings/tracking', { dialed_number_priority: valueOf(form, 'dialed_number_priority') }));
+    if (saved) toast(t('admin.saved'), 'ok');
+  });
+  mount(body, form);
+}
+
+// ---- API keys ----
+
+async function apikeys(body) {
+  const { items } = await api.get('/api/v1/apikeys');
+  const again = reload(body, apikeys);
+  const form = createForm(t('admin.new_apikey'), 'apikey-form', [
+    h('div', { class: 'row2' },
+      field(t('admin.name'), h('input', { name: 'name', required: true, maxlength: 100 })),
+      field(t('admin.role'), select({ name: 'role' }, ROLES.map((r) => [r, t(`role.${r}`)]), 'supervisor'))),
+  ], async (f) => {
+    const created = await api.post('/api/v1/apikeys', { name: valueOf(f, 'name') || '', role: valueOf(f, 'role') });
+    await apikeys(body);
+    body.prepend(secretOnce(t('admin.apikey'), created.key));
+    return true;
+  });
+  mount(body, form,
+    table([t('admin.name'), t('admin.role'), t('admin.prefix'), t('admin.created'), ''], items.map((k) => h('tr', null,
+      h('td', null, k.name), h('td', null, t(`role.${k.role}`)), h('td', null, h('code', null, `${k.prefix}…`)),
+      h('td', null, fmtDateTime(k.created_at)),
+      h('td', null, deleteButton(`/api/v1/apikeys/${k.id}`, again, t('admin.confirm_revoke'))))), 'apikeys'));
+}
+
