@@ -92,9 +92,13 @@ pub(crate) enum ImportError {
     /// The CSV file has no header row.
     Empty,
     /// No column the importer reads as a name.
-    NoNameColumn { headers: Vec<String> },
+    NoNameColumn {
+        headers: Vec<String>,
+    },
     /// Neither a phone nor an e-mail column.
-    NoPhoneOrEmailColumn { headers: Vec<String> },
+    NoPhoneOrEmailColumn {
+        headers: Vec<String>,
+    },
 }
 
 impl fmt::Display for ImportError {
@@ -786,7 +790,10 @@ pub(crate) mod csv_file {
         // On a tie (a one-column file) the comma wins: it is the standard.
         counts
             .iter()
-            .fold((b',', 0), |best, &(d, n)| if n > best.1 { (d, n) } else { best })
+            .fold(
+                (b',', 0),
+                |best, &(d, n)| if n > best.1 { (d, n) } else { best },
+            )
             .0
     }
 
@@ -905,7 +912,8 @@ pub(crate) mod vcard {
         for param in parts {
             let (key, value) = param.split_once('=').unwrap_or(("ENCODING", param));
             let value = value.trim_matches('"');
-            if key.eq_ignore_ascii_case("ENCODING") && value.eq_ignore_ascii_case("QUOTED-PRINTABLE")
+            if key.eq_ignore_ascii_case("ENCODING")
+                && value.eq_ignore_ascii_case("QUOTED-PRINTABLE")
             {
                 quoted_printable = true;
             }
@@ -985,7 +993,10 @@ pub(crate) mod vcard {
                 current.push(c);
             }
         }
-        parts.iter().map(|p| collapse_spaces(&unescape(p))).collect()
+        parts
+            .iter()
+            .map(|p| collapse_spaces(&unescape(p)))
+            .collect()
     }
 
     /// A card being read.
@@ -1059,7 +1070,10 @@ pub(crate) mod vcard {
 
         fn finish(self) -> Result<ContactDraft, SkippedRow> {
             let Some(name) = self.formatted_name.or(self.structured_name) else {
-                return Err(SkippedRow::new(self.line, "no name: the card has no FN or N"));
+                return Err(SkippedRow::new(
+                    self.line,
+                    "no name: the card has no FN or N",
+                ));
             };
             if self.phones.is_empty() && self.emails.is_empty() {
                 return Err(SkippedRow::new(
@@ -1449,7 +1463,10 @@ mod tests {
             panic!("a file without phone or e-mail columns must be refused");
         };
         assert!(matches!(error, ImportError::NoPhoneOrEmailColumn { .. }));
-        assert!(error.to_string().contains("\"Name\", \"Company\""), "{error}");
+        assert!(
+            error.to_string().contains("\"Name\", \"Company\""),
+            "{error}"
+        );
         assert!(matches!(CsvRows::new(&b""[..]), Err(ImportError::Empty)));
     }
 
@@ -1460,7 +1477,10 @@ mod tests {
              \"Schmidt, Anna\",\"030 1234567\"\n\
              \"Weber\nBen\",0151 23456789,ben@example.com,extra,cells\n",
         );
-        assert_eq!(rows[0].as_ref().expect("short row").contact.name, "Schmidt, Anna");
+        assert_eq!(
+            rows[0].as_ref().expect("short row").contact.name,
+            "Schmidt, Anna"
+        );
         let ben = rows[1].as_ref().expect("long row");
         assert_eq!(ben.contact.name, "Weber Ben");
         assert_eq!(ben.line, 3);
@@ -1481,12 +1501,26 @@ mod tests {
             emails: Vec::new(),
             company: company.map(str::to_string),
         };
-        let table: &[(&[&str], Option<&str>, Result<usize, &str>)] = &[
+        // (phones, company, expected number of phones kept or the skip reason)
+        type Case<'a> = (&'a [&'a str], Option<&'a str>, Result<usize, &'a str>);
+        let table: &[Case] = &[
             (&["+49 30 1234567"], None, Ok(1)),
             (&["+49 30 1234567", "030 1234567"], None, Ok(1)),
-            (&["anonymous"], None, Err("TEL: \"anonymous\" is not a phone number")),
-            (&["110"], None, Err("TEL: \"110\" is too short to be a phone number")),
-            (&["+49 30 1234567"], Some("\u{7}"), Err("company must not contain control characters")),
+            (
+                &["anonymous"],
+                None,
+                Err("TEL: \"anonymous\" is not a phone number"),
+            ),
+            (
+                &["110"],
+                None,
+                Err("TEL: \"110\" is too short to be a phone number"),
+            ),
+            (
+                &["+49 30 1234567"],
+                Some("\u{7}"),
+                Err("company must not contain control characters"),
+            ),
         ];
         for (phones, company, expected) in table {
             let got = draft(phones, *company).check(&de);
@@ -1590,7 +1624,10 @@ mod tests {
     #[test]
     fn vcard_text_escapes_and_components() {
         use super::vcard::{components, decode_quoted_printable, parse_property, unescape};
-        assert_eq!(unescape(r"Schmidt\, Anna\nBerlin\\"), r"Schmidt, Anna Berlin\");
+        assert_eq!(
+            unescape(r"Schmidt\, Anna\nBerlin\\"),
+            r"Schmidt, Anna Berlin\"
+        );
         assert_eq!(components(r"ACME\; Co;Sales"), ["ACME; Co", "Sales"]);
         assert_eq!(decode_quoted_printable(b"a=3Db=ZZ="), b"a=b=ZZ=");
         let p = parse_property(b"TEL;TYPE=\"a:b\":+49 30 1").expect("property");
@@ -1600,10 +1637,19 @@ mod tests {
 
     #[test]
     fn format_from_extension_then_content() {
-        assert_eq!(Format::from_extension(Path::new("a.CSV")), Some(Format::Csv));
-        assert_eq!(Format::from_extension(Path::new("a.vcf")), Some(Format::Vcard));
+        assert_eq!(
+            Format::from_extension(Path::new("a.CSV")),
+            Some(Format::Csv)
+        );
+        assert_eq!(
+            Format::from_extension(Path::new("a.vcf")),
+            Some(Format::Vcard)
+        );
         assert_eq!(Format::from_extension(Path::new("export")), None);
-        assert_eq!(Format::sniff(b"\xEF\xBB\xBF\r\nbegin:vcard\r\n"), Format::Vcard);
+        assert_eq!(
+            Format::sniff(b"\xEF\xBB\xBF\r\nbegin:vcard\r\n"),
+            Format::Vcard
+        );
         assert_eq!(Format::sniff(b"Name,Phone\n"), Format::Csv);
     }
 

@@ -209,7 +209,7 @@ mod tests {
         (status, headers, body.to_vec())
     }
 
-    fn header_of<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> &'a str {
+    fn header_of(headers: &HeaderMap, name: header::HeaderName) -> &str {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
