@@ -4,6 +4,7 @@
 #
 #   scripts/browser-tests.sh            # everything: asset checks, app tests, benchmarks
 #   scripts/browser-tests.sh app        # only tests/browser/app.test.mjs (any file prefix)
+#   RINGBASE_BIN=target/debug/ringbase scripts/browser-tests.sh   # skip the build
 #
 # Idempotent: installs chromium (apt) and the npm packages (npm ci) only when missing, builds
 # the debug binary, serves it on a free loopback port with a temporary data directory, and
@@ -35,10 +36,16 @@ if ! cmp -s "$TESTS/package-lock.json" "$STAMP" 2>/dev/null; then
   cp "$TESTS/package-lock.json" "$STAMP"
 fi
 
-# 3. The server.
-say "building ringbase"
-cargo build -p ringbase --quiet --manifest-path "$ROOT/Cargo.toml"
-BIN="$CARGO_TARGET_DIR/debug/ringbase"
+# 3. The server: the debug binary, built here unless RINGBASE_BIN names one already built
+#    (CI builds the workspace before; a shared checkout may be mid-edit elsewhere).
+if [ -n "${RINGBASE_BIN:-}" ]; then
+  BIN="$RINGBASE_BIN"
+  say "using $BIN"
+else
+  say "building ringbase"
+  cargo build -p ringbase --quiet --manifest-path "$ROOT/Cargo.toml"
+  BIN="$CARGO_TARGET_DIR/debug/ringbase"
+fi
 
 DATA="$(mktemp -d "${TMPDIR:-/tmp}/ringbase-browser.XXXXXX")"
 SERVER_PID=""
