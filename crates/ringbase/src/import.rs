@@ -811,7 +811,7 @@ pub(crate) mod csv_file {
             let start = input.fill_buf()?;
             let bom = start.starts_with(UTF8_BOM);
             let delimiter = sniff_delimiter(start.strip_prefix(UTF8_BOM).unwrap_or(start));
-            let input = BomStripped { inner: input, bom };
+            let input = BomStripped::new(input, bom);
             let mut reader = csv::ReaderBuilder::new()
                 .delimiter(delimiter)
                 .flexible(true)
@@ -836,7 +836,7 @@ pub(crate) mod csv_file {
         }
     }
 
-    impl<R: Read> DraftSource for CsvRows<R> {
+    impl<R: BufRead> DraftSource for CsvRows<BomStripped<R>> {
         fn next_row(&mut self) -> Result<Option<Result<ContactDraft, SkippedRow>>, ImportError> {
             loop {
                 if !self.reader.read_byte_record(&mut self.record)? {
@@ -848,16 +848,49 @@ pub(crate) mod csv_file {
                 if self.cells.iter().all(|c| c.trim().is_empty()) {
                     continue;
                 }
-                let line = self.record.position().map_or(0, |p| p.line());
+                // The csv crate's own line count is off by one per CRLF line break (Excel's),
+                // so the line is counted here from the record's byte offset.
+                let byte = self.record.position().map_or(0, |p| p.byte());
+                let line = self.reader.get_mut().line_at(byte);
                 return Ok(Some(self.columns.draft(line, &self.cells)));
             }
         }
     }
 
-    /// The input without its UTF-8 byte order mark (Excel writes one before the header).
+    /// The input without its UTF-8 byte order mark (Excel writes one before the header), and
+    /// where its line breaks are, so a row can be reported by its line number.
     pub(crate) struct BomStripped<R> {
         inner: R,
         bom: bool,
+        /// Bytes read so far (after the mark).
+        offset: u64,
+        /// Offsets of `\n`s read but not yet passed by [`BomStripped::line_at`].
+        newlines: std::collections::VecDeque<u64>,
+        /// Line breaks before the last offset asked for.
+        lines_passed: u64,
+    }
+
+    impl<R> BomStripped<R> {
+        fn new(inner: R, bom: bool) -> Self {
+            BomStripped {
+                inner,
+                bom,
+                offset: 0,
+                newlines: std::collections::VecDeque::new(),
+                lines_passed: 0,
+            }
+        }
+
+        /// The 1-based line of a record the csv crate says starts at `byte`; offsets must be
+        /// asked in increasing order. After a CRLF the crate puts the start on the `\n`, so a
+        /// line break at `byte` itself belongs to the line before.
+        fn line_at(&mut self, byte: u64) -> u64 {
+            while self.newlines.front().is_some_and(|&nl| nl <= byte) {
+                self.newlines.pop_front();
+                self.lines_passed += 1;
+            }
+            self.lines_passed + 1
+        }
     }
 
     impl<R: BufRead> Read for BomStripped<R> {
@@ -867,7 +900,12 @@ pub(crate) mod csv_file {
                 self.inner.consume(UTF8_BOM.len());
                 self.bom = false;
             }
-            self.inner.read(buf)
+            let n = self.inner.read(buf)?;
+            for (i, _) in buf[..n].iter().enumerate().filter(|(_, &b)| b == b'\n') {
+                self.newlines.push_back(self.offset + i as u64);
+            }
+            self.offset += n as u64;
+            Ok(n)
         }
     }
 }
@@ -1657,5 +1695,53 @@ mod tests {
     fn windows_1252_decoding() {
         assert_eq!(decode_text(b"Gr\xfc\xdfe \x80 \x84x\x93"), "Grüße € „x“");
         assert_eq!(decode_text("Grüße".as_bytes()), "Grüße");
+    }
+
+    #[tokio::test]
+    async fn importing_a_file_fills_the_store_skips_bad_rows_and_callers_are_recognised() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store_sql::SqlStore::open_sqlite_file(&dir.path().join("ringbase.db"))
+            .await
+            .expect("store");
+        let crm = crm::Crm::new(
+            std::sync::Arc::new(store),
+            "DE".parse().expect("region"),
+            events::EventBus::default(),
+        );
+        let file = dir.path().join("kunden.csv");
+        std::fs::write(
+            &file,
+            "Name;Telefon;E-Mail;Firma\r\n\
+             Jürgen Groß;030 1234567;jg@example.de;Bäckerei Müller\r\n\
+             ;0171 2345678;;\r\n\
+             Petra Groß;+49 171 7654321;;Bäckerei Müller\r\n\
+             Bad Number;12;;\r\n",
+        )
+        .expect("write csv");
+        let report = import_contacts(&crm, &file, None, false)
+            .await
+            .expect("imports");
+        assert_eq!(report.imported, 2);
+        assert_eq!(report.companies_created, 1, "one company for both contacts");
+        let lines: Vec<u64> = report.skipped.iter().map(|s| s.line).collect();
+        assert_eq!(lines, [3, 5], "{:?}", report.skipped);
+
+        let card = crm.lookup("+49 30 1234567").await.expect("lookup");
+        assert_eq!(
+            card.contact.as_ref().map(|c| c.name.as_str()),
+            Some("Jürgen Groß")
+        );
+        assert_eq!(
+            card.company.as_ref().map(|c| c.name.as_str()),
+            Some("Bäckerei Müller")
+        );
+
+        // A file the importer cannot read at all writes nothing and says why.
+        let headless = dir.path().join("nothing.csv");
+        std::fs::write(&headless, "Foo;Bar\n1;2\n").expect("write");
+        let err = import_contacts(&crm, &headless, None, false)
+            .await
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("name"), "{err:#}");
     }
 }

@@ -1,7 +1,9 @@
-//! `ringbase`: the one binary. Commands: serve, apikey, user, import, demo.
+//! `ringbase`: the one binary. Commands: serve, apikey, user, import, demo, config, simulate,
+//! bench.
 //!
 //! Everything here is wiring and argument handling; behaviour lives in the library crates.
 
+mod bench;
 mod demo;
 mod import;
 mod server;
@@ -77,6 +79,21 @@ enum Command {
         /// Include timers in the text output.
         #[arg(long)]
         verbose: bool,
+    },
+    /// Measure: figures for BENCHMARKS.md.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Caller lookup latency with N contacts: seeds the store under --data-dir once (use a
+    /// scratch directory), then times lookups in-process.
+    Lookup {
+        #[arg(long, default_value_t = 1_000_000)]
+        contacts: u64,
+        #[arg(long, default_value_t = 20_000)]
+        lookups: u64,
     },
 }
 
@@ -331,6 +348,13 @@ async fn main() -> anyhow::Result<()> {
             ));
             let summary = demo::load_demo(&crm, chrono::Utc::now()).await?;
             println!("{summary}");
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Lookup { contacts, lookups }) => {
+            let store = server::open_store(&global).await?;
+            let crm = crm::Crm::new(store, global.default_region, events::EventBus::default());
+            let report = bench::lookup(&crm, bench::LookupBench { contacts, lookups }).await?;
+            print!("{report}");
             Ok(())
         }
     }
