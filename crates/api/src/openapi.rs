@@ -85,6 +85,7 @@ pub const OPERATIONS: &[Operation] = &[
     op!("post", "/api/v1/bridge/calls", "Mobile SIM bridge: report a finished call (idempotent)", DEVICE, r#"{"idempotency_key":"a1","direction":"incoming","number":"+4930123456","started_at":"2026-11-20T10:00:00Z","ring_s":5,"duration_s":42,"answered":true}"#),
     op!("put", "/api/v1/bridge/calls/{id}/recording", "Mobile SIM bridge: upload a call's recording (raw audio body)", DEVICE),
     op!("get", "/api/v1/bridge/caller", "Mobile SIM bridge: overlay card for a ringing call, ?number=", DEVICE),
+    op!("get", "/api/v1/analytics", "Figures for a period per manager, queue and source: ?from=&until=&service_level_s=", SUPERVISOR),
     op!("get", "/api/v1/events", "Live events (Server-Sent Events)", AGENT),
     op!("get", "/api/v1/apikeys", "List API keys", ADMIN),
     op!("post", "/api/v1/apikeys", "Create an API key (shown once)", ADMIN, r#"{"name":"zapier","role":"supervisor"}"#),

@@ -1,6 +1,7 @@
 //! One module per resource; `routes()` assembles them.
 
 mod admin;
+mod analytics;
 mod bridge;
 mod calls;
 mod crm;
@@ -23,6 +24,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(bridge::routes())
         .merge(admin::routes())
         .merge(live::routes())
+        .merge(analytics::routes())
         .merge(web::router())
 }
 
