@@ -12,7 +12,10 @@
 //! - [`transport`]: [`Peer`] (protocol and address) and [`Transmit`] (bytes to send there).
 //! - [`transaction`]: the four RFC 3261 §17 state machines and [`TransactionLayer`], which
 //!   owns them, routes incoming messages and runs their timers.
+//! - [`digest`]: digest authentication, MD5 and SHA-256: a stateless server (HMAC-signed
+//!   nonces that carry their issue time) and the client's answer to 401/407.
 
+pub mod digest;
 pub mod time;
 pub mod transaction;
 pub mod transport;
