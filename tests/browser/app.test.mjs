@@ -280,11 +280,10 @@ test('admin forms show the API error next to the field', async () => {
   assert.deepEqual(policy.body.agent, { mode: 'first', count: 6 });
   // Back to no masking, so agents see whole numbers in the other tests.
   await masking.locator('select[name="agent.mode"]').selectOption('none');
+  // Wait for the PUT itself: a poll that reads the policy could win the race against it.
+  const put = page.waitForResponse((r) => r.url().endsWith('/api/v1/settings/masking') && r.request().method() === 'PUT');
   await masking.getByRole('button', { name: 'Save' }).click();
-  await page.waitForFunction(async () => {
-    const r = await fetch('/api/v1/settings/masking');
-    return !(await r.json()).agent;
-  });
+  assert.equal((await put).status(), 200);
   policy = await apiInPage('/api/v1/settings/masking');
   assert.equal(policy.body.agent, undefined);
 });

@@ -30,6 +30,8 @@ const ROUTES = [
   { re: /^contacts\/(\d+)$/, role: 'agent', load: () => import('./views/contacts.js').then((m) => m.contactPage) },
   { re: /^leads\/(\d+)$/, role: 'agent', load: () => import('./views/contacts.js').then((m) => m.leadPage) },
   { re: /^calls$/, role: 'agent', nav: 'nav.calls', load: () => import('./views/calls.js').then((m) => m.render) },
+  { re: /^board$/, role: 'supervisor', nav: 'nav.board', load: () => import('./views/board.js').then((m) => m.render) },
+  { re: /^analytics$/, role: 'supervisor', nav: 'nav.analytics', load: () => import('./views/analytics.js').then((m) => m.render) },
   { re: /^admin(?:\/([a-z-]+))?$/, role: 'admin', nav: 'nav.admin', href: 'admin', load: () => import('./views/admin.js').then((m) => m.render) },
   { re: /^settings$/, role: 'agent', nav: 'nav.settings', load: () => import('./views/settings.js').then((m) => m.render) },
 ];

@@ -54,6 +54,8 @@ static ASSETS: &[Asset] = assets!(
     "views/home.js" => JS,
     "views/contacts.js" => JS,
     "views/calls.js" => JS,
+    "views/board.js" => JS,
+    "views/analytics.js" => JS,
     "views/admin.js" => JS,
     "views/settings.js" => JS,
 );

@@ -5,9 +5,9 @@
 import { api, byId, forget } from '../api.js';
 import { h, mount, phoneLink, select, toast } from '../dom.js';
 import { field, submitting, valueOf } from '../forms.js';
-import { t, fmtDateTime } from '../i18n.js';
+import { t, fmtDateTime, timeZones } from '../i18n.js';
 
-const TABS = ['lines', 'sources', 'users', 'devices', 'webhooks', 'masking', 'exceptions', 'tracking', 'apikeys'];
+const TABS = ['lines', 'sources', 'users', 'routing', 'devices', 'webhooks', 'masking', 'exceptions', 'tracking', 'apikeys'];
 const ROLES = ['agent', 'supervisor', 'admin'];
 const EVENTS = ['call.started', 'call.ringing', 'call.answered', 'call.ended', 'lead.created'];
 const LEAD_RULES = ['all', 'incoming', 'outgoing', 'none'];
@@ -25,7 +25,7 @@ export async function render(root, { params }) {
   await TAB_VIEWS[tab](body);
 }
 
-const TAB_VIEWS = { lines, sources, users, devices, webhooks, masking, exceptions, tracking, apikeys };
+const TAB_VIEWS = { lines, sources, users, routing, devices, webhooks, masking, exceptions, tracking, apikeys };
 
 /** Re-renders the current tab (after a create or delete). */
 function reload(body, view) {
@@ -383,3 +383,207 @@ async function apikeys(body) {
       h('td', null, deleteButton(`/api/v1/apikeys/${k.id}`, again, t('admin.confirm_revoke'))))), 'apikeys'));
 }
 
+
+// ---- routing: queue groups, lines' working hours and queue, and the whole settings ----
+
+const STRATEGIES = ['evenly', 'in_order', 'all_at_once'];
+const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday'];
+
+/**
+ * The form field an error of `PUT /api/v1/settings/routing` is about. Validation names keys as
+ * `queues["sales"].members[1]`, the JSON reader as `queues[0].rings`; both end in the key.
+ */
+export function routingField(path, section) {
+  if (!path) return null;
+  const m = path.match(new RegExp(`^${section}\\[[^\\]]*\\]\\.?(.*)$`));
+  if (!m) return null;
+  const rest = m[1];
+  if (rest === '') return 'name';
+  const key = rest.replace(/\[.*$/, '').split('.')[0];
+  if (section === 'lines' && key === 'working_hours') return /saturday|sunday/.test(rest) ? 'saturday' : 'weekdays';
+  if (section === 'lines' && (key === 'holidays' || key === 'days_off')) return 'holidays';
+  return key;
+}
+
+async function putRouting(config, section) {
+  try {
+    return await api.put('/api/v1/settings/routing', config);
+  } catch (e) {
+    const fieldName = routingField(e.field, section);
+    throw Object.assign(e, { field: fieldName || e.field });
+  }
+}
+
+/** Every queue member must be a routing agent: add the employees the form picked. */
+function withAgents(config, ids, people) {
+  const agents = [...(config.agents || [])];
+  for (const id of ids) {
+    if (agents.some((a) => a.id === id)) continue;
+    const u = people.get(id);
+    const agent = { id, name: u ? u.name : `#${id}` };
+    if (u && u.extension) agent.extension = u.extension;
+    agents.push(agent);
+  }
+  return { ...config, agents };
+}
+
+function hoursText(list) {
+  return (list || []).join(', ');
+}
+
+function hoursList(text) {
+  return text ? text.split(/[,;]+/).map((s) => s.trim()).filter(Boolean) : [];
+}
+
+async function routing(body) {
+  const [config, people] = await Promise.all([api.get('/api/v1/settings/routing'), byId('/api/v1/users')]);
+  const again = () => routing(body);
+  const queues = config.queues || [];
+  const lines = config.lines || [];
+  const nameOf = (id) => (people.get(id) ? people.get(id).name : `#${id}`);
+
+  // Queue groups.
+  const memberChecks = h('div', { class: 'checks' }, [...people.values()].map((u) => h('label', { class: 'check' },
+    h('input', { type: 'checkbox', name: 'members', value: String(u.id) }), u.name)));
+  const queueForm = h('form', { class: 'panel stack', 'data-testid': 'queue-form', novalidate: true },
+    h('h2', null, t('admin.queue_group')),
+    h('div', { class: 'row3' },
+      field(t('admin.name'), h('input', { name: 'name', required: true, maxlength: 100, placeholder: 'sales' })),
+      field(t('admin.strategy'), select({ name: 'strategy' }, STRATEGIES.map((s) => [s, t(`strategy.${s}`)]), 'evenly')),
+      field(t('admin.rings'), h('input', { name: 'rings', type: 'number', min: 1, max: 60, value: 4 }), t('admin.rings_hint'))),
+    h('div', { class: 'row2' },
+      field(t('admin.extension'), h('input', { name: 'extension', inputmode: 'numeric', maxlength: 6 })),
+      h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'skip_off_shift', checked: true }), t('admin.skip_off_shift'))),
+    h('div', { class: 'field', dataset: { field: 'members' } }, h('span', { class: 'label' }, t('admin.members')), memberChecks,
+      h('span', { class: 'field-error', role: 'alert' })),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, t('action.save'))));
+  const editQueue = (q) => {
+    queueForm.elements.namedItem('name').value = q.name;
+    queueForm.elements.namedItem('strategy').value = q.strategy;
+    queueForm.elements.namedItem('rings').value = q.rings;
+    queueForm.elements.namedItem('extension').value = q.extension || '';
+    queueForm.elements.namedItem('skip_off_shift').checked = q.skip_off_shift !== false;
+    for (const box of queueForm.querySelectorAll('input[name=members]')) box.checked = q.members.includes(Number(box.value));
+    queueForm.querySelector('input').focus();
+  };
+  queueForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const saved = await submitting(queueForm, async () => {
+      const name = valueOf(queueForm, 'name');
+      const rings = valueOf(queueForm, 'rings');
+      if (rings !== null && !/^\d+$/.test(rings)) throw Object.assign(new Error(t('admin.whole_number')), { field: 'rings' });
+      const members = [...queueForm.querySelectorAll('input[name=members]:checked')].map((i) => Number(i.value));
+      if (members.length === 0) throw Object.assign(new Error(t('admin.pick_members')), { field: 'members' });
+      const current = await api.get('/api/v1/settings/routing');
+      const old = (current.queues || []).find((q) => q.name === name);
+      const queue = { ...(old || {}), name, strategy: valueOf(queueForm, 'strategy'), members, rings: Number(rings ?? 4),
+        skip_off_shift: queueForm.elements.namedItem('skip_off_shift').checked };
+      const extension = valueOf(queueForm, 'extension');
+      if (extension) queue.extension = extension; else delete queue.extension;
+      const next = withAgents({ ...current, queues: [...(current.queues || []).filter((q) => q.name !== name), queue] }, members, people);
+      return putRouting(next, 'queues');
+    });
+    if (saved) { toast(t('admin.saved'), 'ok'); setTimeout(again); }
+  });
+  const removeFrom = (section, name) => async () => {
+    if (!window.confirm(t('admin.confirm_delete'))) return;
+    try {
+      const current = await api.get('/api/v1/settings/routing');
+      await api.put('/api/v1/settings/routing', { ...current, [section]: (current[section] || []).filter((x) => x.name !== name) });
+      again();
+    } catch (err) {
+      toast(err.message, 'error');
+    }
+  };
+  const queueTable = queues.length ? table([t('admin.name'), t('admin.strategy'), t('admin.members'), t('admin.rings'), ''], queues.map((q) => h('tr', { dataset: { queue: q.name } },
+    h('td', null, q.name, q.extension ? h('span', { class: 'muted small' }, ` ${q.extension}`) : null),
+    h('td', null, t(`strategy.${q.strategy}`)),
+    h('td', null, q.members.map(nameOf).join(', ')),
+    h('td', { class: 'num' }, String(q.rings)),
+    h('td', null, h('button', { type: 'button', class: 'small', onclick: () => editQueue(q) }, t('action.edit')), ' ',
+      h('button', { type: 'button', class: 'small danger', onclick: removeFrom('queues', q.name) }, t('action.delete'))))), 'queues')
+    : h('p', { class: 'muted' }, t('admin.no_queues'));
+
+  // Lines: number, working hours, holidays and the queue calls go to.
+  const zones = timeZones();
+  const lineForm = h('form', { class: 'panel stack', 'data-testid': 'routing-line-form', novalidate: true },
+    h('h2', null, t('admin.routing_line')),
+    h('div', { class: 'row3' },
+      field(t('admin.name'), h('input', { name: 'name', required: true, maxlength: 100, placeholder: 'Sales' })),
+      field(t('admin.number'), h('input', { name: 'number', required: true, inputmode: 'tel', placeholder: '+4989998877' }), t('admin.e164_hint')),
+      field(t('settings.time_zone'), select({ name: 'time_zone' }, zones.map((z) => [z, z]), zones.includes('Europe/Berlin') ? 'Europe/Berlin' : 'UTC'))),
+    h('div', { class: 'row3' },
+      field(t('admin.weekdays'), h('input', { name: 'weekdays', value: '09:00-18:00' }), t('admin.hours_hint')),
+      field(t('admin.saturday'), h('input', { name: 'saturday', placeholder: '10:00-14:00' })),
+      field(t('admin.queue'), select({ name: 'queue' }, [['', '—'], ...queues.map((q) => [q.name, q.name])], ''))),
+    field(t('admin.holidays'), h('input', { name: 'holidays', placeholder: '12-25 Christmas, 2026-04-03 Good Friday' }), t('admin.holidays_hint')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, t('action.save'))));
+  lineForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const saved = await submitting(lineForm, async () => {
+      const name = valueOf(lineForm, 'name');
+      const current = await api.get('/api/v1/settings/routing');
+      const old = (current.lines || []).find((l) => l.name === name) || {};
+      const hours = {};
+      for (const day of WEEKDAYS) hours[day] = hoursList(valueOf(lineForm, 'weekdays'));
+      hours.saturday = hoursList(valueOf(lineForm, 'saturday'));
+      const holidays = hoursList(valueOf(lineForm, 'holidays')).map((entry) => {
+        const [date, ...rest] = entry.split(/\s+/);
+        return { date, name: rest.join(' ') || date };
+      });
+      const line = { ...old, name, number: valueOf(lineForm, 'number'), time_zone: valueOf(lineForm, 'time_zone'), working_hours: hours, holidays };
+      const queue = valueOf(lineForm, 'queue');
+      if (queue) line.queue = queue; else delete line.queue;
+      return putRouting({ ...current, lines: [...(current.lines || []).filter((l) => l.name !== name), line] }, 'lines');
+    });
+    if (saved) { toast(t('admin.saved'), 'ok'); setTimeout(again); }
+  });
+  const editLine = (l) => {
+    lineForm.elements.namedItem('name').value = l.name;
+    lineForm.elements.namedItem('number').value = l.number;
+    lineForm.elements.namedItem('time_zone').value = l.time_zone || 'UTC';
+    lineForm.elements.namedItem('weekdays').value = hoursText(l.working_hours && l.working_hours.monday);
+    lineForm.elements.namedItem('saturday').value = hoursText(l.working_hours && l.working_hours.saturday);
+    lineForm.elements.namedItem('queue').value = l.queue || '';
+    lineForm.elements.namedItem('holidays').value = (l.holidays || []).map((x) => `${x.date} ${x.name}`).join(', ');
+    lineForm.querySelector('input').focus();
+  };
+  const lineTable = lines.length ? table([t('admin.name'), t('admin.number'), t('admin.weekdays'), t('admin.saturday'), t('admin.queue'), ''], lines.map((l) => h('tr', { dataset: { line: l.name } },
+    h('td', null, l.name), h('td', null, phoneLink(l.number, l.number)),
+    h('td', null, l.working_hours ? hoursText(l.working_hours.monday) || t('admin.closed') : t('admin.always_open')),
+    h('td', null, l.working_hours ? hoursText(l.working_hours.saturday) || t('admin.closed') : t('admin.always_open')),
+    h('td', null, l.queue || l.ivr || ''),
+    h('td', null, h('button', { type: 'button', class: 'small', onclick: () => editLine(l) }, t('action.edit')), ' ',
+      h('button', { type: 'button', class: 'small danger', onclick: removeFrom('lines', l.name) }, t('action.delete'))))), 'routing-lines')
+    : h('p', { class: 'muted' }, t('admin.no_routing_lines'));
+
+  // Everything else (IVR menus, outbound rules, callbacks): the settings as JSON.
+  const raw = h('textarea', { name: 'settings', rows: 12, spellcheck: 'false', class: 'code', value: JSON.stringify(config, null, 2) });
+  const rawForm = h('form', { class: 'panel stack', 'data-testid': 'routing-json-form', novalidate: true },
+    h('h2', null, t('admin.routing_all')), h('p', { class: 'muted' }, t('admin.routing_all_hint')),
+    field(t('admin.settings_json'), raw),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, t('action.save'))));
+  rawForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const saved = await submitting(rawForm, async () => {
+      let parsed;
+      try {
+        parsed = JSON.parse(raw.value);
+      } catch (err) {
+        throw Object.assign(new Error(err.message), { field: 'settings' });
+      }
+      try {
+        return await api.put('/api/v1/settings/routing', parsed);
+      } catch (err) {
+        // One textarea holds every key: name the key in the message, at the textarea.
+        throw Object.assign(new Error(err.field && err.field !== 'settings' ? `${err.field}: ${err.message}` : err.message), { field: 'settings' });
+      }
+    });
+    if (saved) { toast(t('admin.saved'), 'ok'); setTimeout(again); }
+  });
+
+  mount(body,
+    h('div', { class: 'grid2' }, queueForm, h('div', null, h('h2', null, t('admin.queues')), queueTable)),
+    h('div', { class: 'grid2' }, lineForm, h('div', null, h('h2', null, t('admin.routing_lines')), lineTable)),
+    rawForm);
+}

@@ -1,0 +1,218 @@
+// The supervisor's and the admin's screens in a real Chromium: the live board following calls
+// and work states, analytics with charts and CSV export, and routing settings (a queue group
+// and a line's working hours) that `ringbase simulate` then follows.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openBrowser, signIn, ring, reportBridgeCall, screenshot, seed } from './lib.mjs';
+
+const s = seed();
+let browser;
+let page;
+
+before(async () => {
+  browser = await openBrowser();
+  page = browser.page;
+});
+
+after(async () => {
+  assert.deepEqual(browser.errors.map(String), [], 'no uncaught errors in the page');
+  await browser.close();
+});
+
+/** A session token for a seeded user, for API calls made "by him" outside the browser. */
+async function tokenOf(user) {
+  const r = await fetch(`${s.base}/api/v1/auth/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ login: user.login, password: user.password }),
+  });
+  assert.equal(r.status, 200);
+  return (await r.json()).token;
+}
+
+async function apiAs(token, method, path, body) {
+  const r = await fetch(`${s.base}${path}`, {
+    method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  assert.ok(r.ok, `${method} ${path} → ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+const agentRow = (id) => page.locator(`[data-testid=board-agents] tr[data-agent-id="${id}"]`);
+
+test('the live board shows who rings, talks and pauses, and missed calls until called back', async () => {
+  await signIn(page, s.base, s.users.sue);
+  const nav = await page.locator('nav.nav a').allInnerTexts();
+  assert.deepEqual(nav, ['Live', 'Contacts', 'Call log', 'Live board', 'Analytics', 'Settings']);
+  await page.locator('.live-dot.live').waitFor();
+  await page.goto(`${s.base}/#/board`);
+  await agentRow(s.users.bert.id).waitFor();
+  const people = await page.evaluate(async () => (await (await fetch('/api/v1/users')).json()).items.length);
+  assert.equal(await page.locator('[data-testid=board-agents] tbody tr').count(), people, 'every employee has a row');
+
+  // A call rings Bert's phone: the board shows him ringing, with the caller.
+  const caller = s.bench[0];
+  await ring(s.base, s.devices.bert, caller.number);
+  await page.locator(`[data-testid=board-agents] tr[data-agent-id="${s.users.bert.id}"][data-state=ringing]`).waitFor();
+  assert.match(await agentRow(s.users.bert.id).innerText(), new RegExp(caller.name));
+  assert.match(await page.locator('[data-count=ringing]').innerText(), /Ringing: 1/);
+
+  // The seeded missed calls nobody returned are listed.
+  const missed = page.locator('[data-testid=board-missed] tr');
+  await missed.first().waitFor();
+  const missedText = await page.locator('[data-testid=board-missed]').innerText();
+  assert.match(missedText, /\+49 151 2223334/);
+  assert.match(missedText, /\+49 171 9998887/);
+  await screenshot(page, 'live-board');
+
+  // The call ends: Bert is back to his work state (new employees start off shift).
+  await reportBridgeCall(s.base, s.devices.bert, {
+    idempotency_key: `board-${Date.now()}`, direction: 'incoming', number: caller.number,
+    started_at: new Date(Date.now() - 30_000).toISOString(), ring_s: 3, duration_s: 20, answered: true,
+  });
+  const bertState = await page.evaluate(async (id) => (await (await fetch(`/api/v1/users/${id}`)).json()).work_state, s.users.bert.id);
+  await page.locator(`[data-testid=board-agents] tr[data-agent-id="${s.users.bert.id}"][data-state=${bertState === 'working' ? 'free' : bertState}]`).waitFor();
+  assert.doesNotMatch(await agentRow(s.users.bert.id).innerText(), new RegExp(caller.name));
+
+  // Anna calls one missed caller back: he leaves the list.
+  await reportBridgeCall(s.base, s.devices.anna, {
+    idempotency_key: `callback-${Date.now()}`, direction: 'outgoing', number: '+49 151 2223334',
+    started_at: new Date(Date.now() - 60_000).toISOString(), ring_s: 5, duration_s: 40, answered: true,
+  });
+  await page.waitForFunction(() => !document.querySelector('[data-testid=board-missed]').innerText.includes('2223334'));
+  assert.match(await page.locator('[data-testid=board-missed]').innerText(), /9998887/);
+
+  // Bert pauses (in his own app): the board shows it, with the reason, within seconds.
+  const bert = await tokenOf(s.users.bert);
+  await apiAs(bert, 'PATCH', `/api/v1/users/${s.users.bert.id}`, { work_state: 'paused', pause_reason: 'Training' });
+  await page.locator(`[data-testid=board-agents] tr[data-agent-id="${s.users.bert.id}"][data-state=paused]`).waitFor({ timeout: 10_000 });
+  assert.match(await agentRow(s.users.bert.id).innerText(), /Training/);
+  await apiAs(bert, 'PATCH', `/api/v1/users/${s.users.bert.id}`, { work_state: 'working', pause_reason: null });
+});
+
+test('analytics draws per-manager, per-queue and per-source charts and exports CSV', async () => {
+  // Two calls through the sales queue: one answered after 5 s, one abandoned after 40 s.
+  const sue = await tokenOf(s.users.sue);
+  const now = Date.now();
+  for (const [i, answered] of [[1, true], [2, false]]) {
+    const started = new Date(now - i * 3_600_000);
+    await apiAs(sue, 'POST', '/api/v1/calls', {
+      direction: 'incoming', remote: `+49 30 555000${i}`, line: '+49 89 998877', agent_id: s.users.anna.id, queue: 'sales',
+      started_at: started.toISOString(),
+      answered_at: answered ? new Date(started.getTime() + 5000).toISOString() : undefined,
+      ended_at: new Date(started.getTime() + (answered ? 65_000 : 40_000)).toISOString(),
+      status: answered ? 'answered' : 'missed', idempotency_key: `queue-${i}-${now}`,
+    });
+  }
+  const day = (ago) => new Date(Date.now() - ago * 86_400_000).toISOString().slice(0, 10);
+  await page.goto(`${s.base}/#/analytics?from=${day(7)}&until=${day(0)}&sl=20`);
+  const managers = page.locator('[data-testid=analytics-managers]');
+  await managers.waitFor();
+
+  const anna = managers.locator(`tr[data-agent-id="${s.users.anna.id}"]`);
+  const cells = await anna.locator('td').allInnerTexts();
+  assert.equal(cells[0], 'Anna Meier');
+  assert.ok(Number(cells[4]) >= 3, `Anna missed at least 3 calls: ${cells}`);
+
+  const sales = page.locator('[data-testid=analytics-queues] tr[data-queue=sales]');
+  const q = await sales.locator('td').allInnerTexts();
+  assert.deepEqual(q.slice(0, 6), ['sales', '2', '1', '1', '50 %', '1']);
+
+  const google = page.locator(`[data-testid=analytics-sources] tr[data-source-id="${s.sources.google}"]`);
+  assert.equal((await google.locator('td').allInnerTexts())[0], 'Google Ads');
+
+  // The charts: bars per manager (answered and missed), per queue and per source.
+  assert.equal(await page.locator('svg.chart').count(), 4);
+  const annaMissedBar = await page.locator('svg.chart').first().locator('g[data-series=missed]').evaluateAll((gs) => gs.map((g) => Number(g.dataset.value)));
+  assert.ok(annaMissedBar.some((v) => v >= 3));
+  await screenshot(page, 'analytics');
+
+  // CSV export: one file with the three tables.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-testid=export-csv]').click()]);
+  const csv = readFileSync(await download.path(), 'utf8');
+  assert.match(download.suggestedFilename(), /^ringbase-analytics-.*\.csv$/);
+  assert.match(csv, /^Manager,agent_id,incoming,outgoing,answered,missed,talk_total_s/);
+  assert.match(csv, new RegExp(`\\r\\nAnna Meier,${s.users.anna.id},`));
+  assert.match(csv, /\r\nsales,2,1,1,0\.5,1,/);
+  assert.match(csv, /\r\nGoogle Ads,/);
+
+  // A service level the API refuses is named at its field.
+  await page.locator('[data-testid=analytics-period] input[name=sl]').fill('0');
+  await page.locator('[data-testid=analytics-period]').getByRole('button', { name: 'Filter' }).click();
+  await page.locator('[data-testid=analytics-period] [data-field=service_level_s] .field-error', { hasText: 'between 1 and 3600' }).waitFor();
+});
+
+test('an admin configures a queue and a line; ringbase simulate follows them', async () => {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signIn(page, s.base, s.users.admin);
+  await page.goto(`${s.base}/#/admin/routing`);
+  const queueForm = page.locator('[data-testid=queue-form]');
+  await queueForm.waitFor();
+  await queueForm.locator('input[name=name]').fill('support');
+  await queueForm.locator('select[name=strategy]').selectOption('in_order');
+  await queueForm.locator('input[name=rings]').fill('99');
+  await queueForm.getByLabel('Bert Bench').check();
+  await queueForm.getByLabel('Anna Meier').check();
+  await queueForm.getByRole('button', { name: 'Save' }).click();
+  // The routing validation names queues["support"].rings: shown at the rings field.
+  await queueForm.locator('[data-field=rings] .field-error', { hasText: 'between 1 and 60' }).waitFor();
+  await queueForm.locator('input[name=rings]').fill('3');
+  await queueForm.getByRole('button', { name: 'Save' }).click();
+  await page.locator('[data-testid=queues] tr[data-queue=support]').waitFor();
+  // Members keep the order of the list (Anna was seeded before Bert).
+  assert.match(await page.locator('[data-testid=queues] tr[data-queue=support]').innerText(), /Anna Meier, Bert Bench/);
+
+  const lineForm = page.locator('[data-testid=routing-line-form]');
+  await lineForm.locator('input[name=name]').fill('Hotline');
+  await lineForm.locator('input[name=number]').fill('+49895550100');
+  await lineForm.locator('select[name=time_zone]').selectOption('Europe/Berlin');
+  await lineForm.locator('input[name=weekdays]').fill('9-18');
+  await lineForm.locator('select[name=queue]').selectOption('support');
+  await lineForm.getByRole('button', { name: 'Save' }).click();
+  await lineForm.locator('[data-field=weekdays] .field-error', { hasText: 'HH:MM' }).waitFor();
+  await lineForm.locator('input[name=weekdays]').fill('09:00-18:00');
+  await lineForm.locator('input[name=holidays]').fill('12-25 Christmas');
+  await lineForm.getByRole('button', { name: 'Save' }).click();
+  await page.locator('[data-testid=routing-lines] tr[data-line=Hotline]').waitFor();
+  await page.evaluate(() => { window.scrollTo(0, 0); document.getElementById('toasts')?.replaceChildren(); });
+  await screenshot(page, 'admin-routing');
+
+  const stored = await page.evaluate(async () => (await fetch('/api/v1/settings/routing')).json());
+  assert.deepEqual(stored.queues.map((x) => [x.name, x.strategy, x.members, x.rings]), [['support', 'in_order', [s.users.anna.id, s.users.bert.id], 3]]);
+  assert.deepEqual(stored.lines[0].working_hours.monday, ['09:00-18:00']);
+
+  // The simulator reads the stored settings: a Tuesday call rings Anna first, then Bert.
+  const bin = process.env.RB_BIN;
+  const data = process.env.RB_DATA;
+  assert.ok(bin && data, 'RB_BIN and RB_DATA are set by scripts/browser-tests.sh');
+  const dir = mkdtempSync(join(tmpdir(), 'rb-sim-'));
+  try {
+    const scenario = join(dir, 'scenario.toml');
+    writeFileSync(scenario, [
+      'start = "2026-11-24T10:00:00"', 'time_zone = "Europe/Berlin"', '',
+      '[[agents]]', `id = ${s.users.bert.id}`, 'behaviour = "answer"', 'answer_after_seconds = 4', '',
+      '[[calls]]', 'caller = "+4917612345678"', 'dialed = "+49895550100"', '',
+    ].join('\n'));
+    const run = spawnSync(bin, ['simulate', scenario, '--data-dir', data], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    const out = run.stdout;
+    const annaAt = out.search(new RegExp(`ring agent ${s.users.anna.id} for 15 s`));
+    const bertAt = out.search(new RegExp(`ring agent ${s.users.bert.id} for 15 s`));
+    assert.ok(annaAt >= 0 && bertAt > annaAt, `Anna then Bert, 15 s each:\n${out}`);
+    assert.match(out, /answered/i);
+
+    // On Christmas Day the line is closed: nobody is rung.
+    writeFileSync(scenario, readFileSync(scenario, 'utf8').replace('2026-11-24T10:00:00', '2026-12-25T10:00:00'));
+    const closed = spawnSync(bin, ['simulate', scenario, '--data-dir', data], { encoding: 'utf8' });
+    assert.equal(closed.status, 0, closed.stderr);
+    assert.doesNotMatch(closed.stdout, /ring agent/, closed.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
