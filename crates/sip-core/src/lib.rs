@@ -14,8 +14,11 @@
 //!   owns them, routes incoming messages and runs their timers.
 //! - [`digest`]: digest authentication, MD5 and SHA-256: a stateless server (HMAC-signed
 //!   nonces that carry their issue time) and the client's answer to 401/407.
+//! - [`registrar`]: bindings per address of record (RFC 3261 §10.3), with the source address
+//!   and User-Agent of each REGISTER.
 
 pub mod digest;
+pub mod registrar;
 pub mod time;
 pub mod transaction;
 pub mod transport;
