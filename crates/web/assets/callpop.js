@@ -6,7 +6,7 @@
 // A call that ends without a ringing pop (a bridge app reporting a call) opens the form alone.
 
 import { api, forget } from './api.js';
-import { h, mount, phoneLink, select, toast } from './dom.js';
+import { h, mount, phoneLink, select, toast, maskLike } from './dom.js';
 import { field, submitting, valueOf, clearErrors } from './forms.js';
 import { t, fmtDateTime, fmtDuration, fmtMoney } from './i18n.js';
 import { onEvent } from './live.js';
@@ -185,7 +185,7 @@ function flashTitle() {
 function displayName(card) {
   if (card.contact) return card.contact.name;
   if (card.company) return card.company.name;
-  if (card.lead) return card.lead.name || card.lead.title;
+  if (card.lead) return maskLike(card.lead.name || card.lead.title, card.raw || card.number);
   return null;
 }
 
@@ -228,7 +228,7 @@ function renderCard(pop) {
       h('span', { class: `stage ${card.deal.stage}` }, t(`stage.${card.deal.stage}`)),
       card.deal.amount ? ` · ${fmtMoney(card.deal.amount)}` : '')]);
   }
-  if (card.lead) rows.push([t('card.lead'), `${card.lead.title} · ${t(`lead_status.${card.lead.status}`)}`]);
+  if (card.lead) rows.push([t('card.lead'), `${maskLike(card.lead.title, card.raw || card.number)} · ${t(`lead_status.${card.lead.status}`)}`]);
   if (card.responsible) {
     rows.push([t('card.responsible'), card.responsible.extension
       ? `${card.responsible.name} (${card.responsible.extension})` : card.responsible.name]);

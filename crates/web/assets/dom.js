@@ -77,3 +77,15 @@ export function toast(message, kind = 'info') {
   box.append(item);
   setTimeout(() => item.remove(), 4000);
 }
+
+/**
+ * Hides the phone numbers written inside a text (a lead titled "Missed call from +4917…") the
+ * way `sample`, a number the API masked for this user, is hidden: the API masks number fields,
+ * and a masked role must not read the number in a title either.
+ */
+export function maskLike(text, sample) {
+  if (!text || !sample || !String(sample).includes('*')) return text;
+  const s = String(sample);
+  const hidden = (s.match(/^\*+/) || [''])[0].length || s.length;
+  return String(text).replace(/\+?\d[\d\s().\/-]{4,}\d/g, (run) => '*'.repeat(Math.min(hidden, run.length)) + run.slice(hidden));
+}

@@ -2,7 +2,7 @@
 // saved filters in localStorage, paging, the recording player and the rating.
 
 import { api, byId, nameOf } from '../api.js';
-import { h, mount, phoneLink, select } from '../dom.js';
+import { h, mount, phoneLink, select, maskLike } from '../dom.js';
 import { t, fmtDateTime, fmtDuration, dayStartUtc, nextDay } from '../i18n.js';
 import { hasRole, navigate, session } from '../app.js';
 
@@ -17,9 +17,11 @@ export function ratingStars(rating) {
 
 /** Who the call was with: the contact's or lead's name, when linked. */
 export function callName(call) {
-  if (call.contact_id) return nameOf('contacts', call.contact_id);
-  if (call.lead_id) return nameOf('leads', call.lead_id);
-  if (call.company_id) return nameOf('companies', call.company_id);
+  const remote = call.direction === 'incoming' ? call.caller : call.called;
+  const masked = (name) => maskLike(name, remote.raw);
+  if (call.contact_id) return nameOf('contacts', call.contact_id).then(masked);
+  if (call.lead_id) return nameOf('leads', call.lead_id).then(masked);
+  if (call.company_id) return nameOf('companies', call.company_id).then(masked);
   return Promise.resolve('');
 }
 
@@ -180,7 +182,8 @@ function callRow(c, name, { supervisor, users, lines, sources }) {
       },
     }, `▶ ${t('calls.play')}`));
   }
-  return h('tr', { dataset: { callId: c.id, status: c.status, direction: c.direction } },
+  const ids = { callId: c.id, status: c.status, direction: c.direction, agentId: c.agent_id ?? '', lineId: c.line_id ?? '', sourceId: c.source_id ?? '', queue: c.queue ?? '' };
+  return h('tr', { dataset: ids },
     h('td', null, fmtDateTime(c.started_at)),
     h('td', null, h('span', { class: `dir ${c.direction}` }, t(`direction.${c.direction}`))),
     h('td', null, phoneLink(remote.e164, remote.raw)),

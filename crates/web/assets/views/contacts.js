@@ -2,7 +2,7 @@
 // page (unknown callers become leads) with its timeline and the way to a contact.
 
 import { api, byId, nameOf, forget } from '../api.js';
-import { h, mount, phoneLink, select, debounce } from '../dom.js';
+import { h, mount, phoneLink, select, debounce, maskLike } from '../dom.js';
 import { field, submitting, valueOf, listOf } from '../forms.js';
 import { t, fmtDateTime, fmtDuration, fmtMoney, fmtDate } from '../i18n.js';
 import { navigate } from '../app.js';
@@ -173,6 +173,10 @@ export async function leadPage(root, { params }) {
   const [lead, users, sources] = await Promise.all([
     api.get(`/api/v1/leads/${id}`), byId('/api/v1/users'), byId('/api/v1/sources'),
   ]);
+  // A masked role must not read the number in an automatic title either.
+  const sample = lead.phones[0] && lead.phones[0].raw;
+  lead.title = maskLike(lead.title, sample);
+  if (lead.name) lead.name = maskLike(lead.name, sample);
   document.title = `${lead.name || lead.title} · Ringbase`;
   const timelineBox = h('div', { class: 'panel timeline-panel' });
   const status = select({ name: 'status', 'aria-label': t('lead.status') },
