@@ -14,9 +14,15 @@
 //!   owns them, routes incoming messages and runs their timers.
 //! - [`digest`]: digest authentication, MD5 and SHA-256: a stateless server (HMAC-signed
 //!   nonces that carry their issue time) and the client's answer to 401/407.
+//! - [`dialog`]: dialog state (RFC 3261 §12): id, route set, remote target, CSeq, and the
+//!   in-dialog requests built from them.
+//! - [`b2bua`]: [`LegPairs`](b2bua::LegPairs) pairs the caller's leg with the legs rung
+//!   for it.
 //! - [`registrar`]: bindings per address of record (RFC 3261 §10.3), with the source address
 //!   and User-Agent of each REGISTER.
 
+pub mod b2bua;
+pub mod dialog;
 pub mod digest;
 pub mod registrar;
 pub mod time;
