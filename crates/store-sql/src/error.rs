@@ -20,6 +20,12 @@ const UNIQUE_KEYS: &[UniqueKey] = &[
         message: "is taken (logins are compared case-insensitively)",
     },
     UniqueKey {
+        sqlite: "sip_credentials.username",
+        postgres: "sip_credentials_username_key",
+        field: "username",
+        message: "is the SIP user name of another user",
+    },
+    UniqueKey {
         sqlite: "users.extension",
         postgres: "users_extension_key",
         field: "extension",

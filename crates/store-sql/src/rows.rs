@@ -56,6 +56,9 @@ macro_rules! columns {
     (api_key) => {
         "id, name, role, prefix, created_at"
     };
+    (sip_credentials) => {
+        "user_id, username, realm, ha1_md5, ha1_sha256, updated_at"
+    };
     (device) => {
         "id, name, user_id, created_at, last_seen_at"
     };
@@ -105,6 +108,17 @@ pub(crate) fn user(row: &AnyRow) -> RowResult<User> {
         work_state: text_enum(row, "work_state", WorkState::parse)?,
         pause_reason: get(row, "pause_reason")?,
         created_at: at(get(row, "created_at")?),
+    })
+}
+
+pub(crate) fn sip_credentials(row: &AnyRow) -> RowResult<store::SipCredentials> {
+    Ok(store::SipCredentials {
+        user_id: UserId(get(row, "user_id")?),
+        username: get(row, "username")?,
+        realm: get(row, "realm")?,
+        ha1_md5: get(row, "ha1_md5")?,
+        ha1_sha256: get(row, "ha1_sha256")?,
+        updated_at: at(get(row, "updated_at")?),
     })
 }
 

@@ -476,6 +476,71 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    // ---- SIP credentials ----
+
+    async fn set_sip_credentials(&self, c: SipCredentials) -> StoreResult<()> {
+        let mut tx = self.begin().await.map_err(db)?;
+        let exists = sqlx::query("SELECT 1 FROM users WHERE id = $1")
+            .bind(c.user_id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        if exists.is_none() {
+            return Err(not_found("user", c.user_id.0));
+        }
+        sqlx::query(
+            "INSERT INTO sip_credentials (user_id, username, realm, ha1_md5, ha1_sha256, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id) DO UPDATE SET \
+             username = excluded.username, realm = excluded.realm, ha1_md5 = excluded.ha1_md5, \
+             ha1_sha256 = excluded.ha1_sha256, updated_at = excluded.updated_at",
+        )
+        .bind(c.user_id.0)
+        .bind(c.username)
+        .bind(c.realm)
+        .bind(c.ha1_md5)
+        .bind(c.ha1_sha256)
+        .bind(ms(c.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn find_sip_credentials(&self, username: &str) -> StoreResult<Option<SipCredentials>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            columns!(sip_credentials),
+            " FROM sip_credentials WHERE username = $1"
+        ))
+        .bind(username)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(rows::sip_credentials).transpose()
+    }
+
+    async fn get_sip_credentials(&self, user_id: UserId) -> StoreResult<Option<SipCredentials>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            columns!(sip_credentials),
+            " FROM sip_credentials WHERE user_id = $1"
+        ))
+        .bind(user_id.0)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(rows::sip_credentials).transpose()
+    }
+
+    async fn delete_sip_credentials(&self, user_id: UserId) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sip_credentials WHERE user_id = $1")
+            .bind(user_id.0)
+            .execute(&self.write)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
     // ---- API keys and bridge devices ----
 
     async fn create_api_key(

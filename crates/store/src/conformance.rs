@@ -17,6 +17,9 @@
 //! reproduces exactly. Each case documents, by its name and its asserts, one rule of the
 //! contract; a case that fails names the rule that broke.
 
+mod sip;
+pub use sip::*;
+
 use crate::*;
 use chrono::{Duration, TimeZone, Utc};
 use std::collections::BTreeSet;
@@ -86,6 +89,8 @@ macro_rules! conformance_tests {
             due_deliveries_respect_next_attempt_at_and_limit,
             delivery_attempts_update_the_log,
             settings_round_trip,
+            sip_credentials_round_trip_and_are_replaced,
+            sip_user_names_are_unique_and_users_must_exist,
         );
     };
 }

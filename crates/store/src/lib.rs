@@ -176,6 +176,23 @@ pub struct DeliveryAttempt {
     pub state: DeliveryState,
 }
 
+/// A user's SIP credentials (digest authentication of his phones), separate from his web
+/// password. Never the password itself: only H(A1) = H(username:realm:password) for the realm
+/// they were set for, with MD5 and with SHA-256 (RFC 7616, RFC 8760). A registrar that runs
+/// with another realm cannot use them; the password must be set again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipCredentials {
+    pub user_id: UserId,
+    /// The digest user name the phone authenticates with (unique, compared exactly).
+    pub username: String,
+    pub realm: String,
+    /// MD5(username:realm:password), lower-case hex.
+    pub ha1_md5: String,
+    /// SHA-256(username:realm:password), lower-case hex.
+    pub ha1_sha256: String,
+    pub updated_at: Timestamp,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Which backend this is ("sqlite", "postgres"), for logs and /health.
@@ -204,6 +221,16 @@ pub trait Store: Send + Sync + 'static {
     /// The session's user, if the session exists and has not expired at `now`.
     async fn find_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<User>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    // ---- SIP credentials (phones' digest authentication; hashes only) ----
+    /// Sets (or replaces) the user's SIP credentials. `NotFound` for a missing user,
+    /// `Conflict` on `username` when another user's credentials use that name.
+    async fn set_sip_credentials(&self, credentials: SipCredentials) -> StoreResult<()>;
+    /// The credentials whose user name is exactly `username`.
+    async fn find_sip_credentials(&self, username: &str) -> StoreResult<Option<SipCredentials>>;
+    async fn get_sip_credentials(&self, user_id: UserId) -> StoreResult<Option<SipCredentials>>;
+    /// Removes them (the user's phones can no longer register); no error if there were none.
+    async fn delete_sip_credentials(&self, user_id: UserId) -> StoreResult<()>;
 
     // ---- API keys and bridge devices (secrets arrive hashed) ----
     async fn create_api_key(
