@@ -13,6 +13,7 @@ log() { printf '\n== %s\n' "$*" >&2; }
 
 need_apt=()
 command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
+command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)   # SIPp: the SIP server's real peer
 if ((${#need_apt[@]})); then
   log "installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
