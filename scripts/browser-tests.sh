@@ -43,7 +43,7 @@ if [ -n "${RINGBASE_BIN:-}" ]; then
   say "using $BIN"
 else
   say "building ringbase"
-  cargo build -p ringbase --quiet --manifest-path "$ROOT/Cargo.toml"
+  cargo build -p ringbase --locked --quiet --manifest-path "$ROOT/Cargo.toml"
   BIN="$CARGO_TARGET_DIR/debug/ringbase"
 fi
 
