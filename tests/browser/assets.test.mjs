@@ -138,3 +138,56 @@ test('a day starts at local midnight in the chosen time zone, across DST changes
   assert.equal(i18n.nextDay('2026-02-28'), '2026-03-01');
   assert.equal(i18n.nextDay('2026-12-31'), '2027-01-01');
 });
+
+test('zip archives of recordings: CRC-32 and a layout other tools read', async () => {
+  const { crc32, zip } = await import(pathToFileURL(join(ASSETS, 'zip.js')).href);
+  const enc = new TextEncoder();
+  assert.equal(crc32(enc.encode('123456789')), 0xcbf43926, 'the standard check value');
+  assert.equal(crc32(new Uint8Array(0)), 0);
+
+  const files = [
+    { name: 'call-1-2026-11-20_1000.wav', bytes: enc.encode('RIFF first recording'), date: new Date(2026, 10, 20, 10, 0, 4) },
+    { name: 'Anruf-ü-2.mp3', bytes: new Uint8Array(70_000).map((_, i) => i % 251), date: new Date(2026, 10, 21, 9, 30, 0) },
+  ];
+  const bytes = zip(files);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // End of central directory: two entries, the directory right after the data.
+  const end = bytes.length - 22;
+  assert.equal(view.getUint32(end, true), 0x06054b50);
+  assert.equal(view.getUint16(end + 10, true), 2);
+  let at = view.getUint32(end + 16, true);
+  for (const file of files) {
+    assert.equal(view.getUint32(at, true), 0x02014b50);
+    const size = view.getUint32(at + 24, true);
+    const nameLength = view.getUint16(at + 28, true);
+    const local = view.getUint32(at + 42, true);
+    assert.equal(new TextDecoder().decode(bytes.subarray(at + 46, at + 46 + nameLength)), file.name);
+    assert.equal(size, file.bytes.length);
+    assert.equal(view.getUint32(at + 16, true), crc32(file.bytes));
+    const data = local + 30 + view.getUint16(local + 26, true);
+    assert.deepEqual(bytes.subarray(data, data + size), file.bytes);
+    at += 46 + nameLength;
+  }
+
+  // An independent reader (Python's zipfile) checks every CRC, when Python is there.
+  const python = spawnSync('python3', ['--version']);
+  if (python.status === 0) {
+    const dir = mkdtempSync(join(tmpdir(), 'rb-zip-'));
+    try {
+      const path = join(dir, 'r.zip');
+      writeFileSync(path, bytes);
+      const run = spawnSync('python3', ['-c',
+        'import sys, zipfile, json; z = zipfile.ZipFile(sys.argv[1]); print(json.dumps([z.testzip(), [(i.filename, i.file_size, list(i.date_time)) for i in z.infolist()]]))', path],
+      { encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      const [bad, entries] = JSON.parse(run.stdout);
+      assert.equal(bad, null, 'every CRC checks');
+      assert.deepEqual(entries, [
+        ['call-1-2026-11-20_1000.wav', files[0].bytes.length, [2026, 11, 20, 10, 0, 4]],
+        ['Anruf-ü-2.mp3', 70_000, [2026, 11, 21, 9, 30, 0]],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});

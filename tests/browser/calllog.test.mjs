@@ -4,6 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { openBrowser, signIn, ring, reportBridgeCall, screenshot, seed } from './lib.mjs';
 
 const s = seed();
@@ -118,6 +119,34 @@ test('the recording player plays what the bridge app uploaded', async () => {
   const href = await row.locator('a[download]').getAttribute('href');
   assert.equal(href, `/api/v1/calls/${logged.call.id}/recording`);
   await screenshot(page, 'call-log-recording');
+});
+
+test('several recordings download as one zip', async () => {
+  const uploaded = [];
+  for (const seconds of [1, 2]) {
+    const logged = await reportBridgeCall(s.base, s.devices.anna, {
+      idempotency_key: `zip-${seconds}-${Date.now()}`, direction: 'outgoing', number: '+49 30 1234567',
+      started_at: new Date(Date.now() - seconds * 600_000).toISOString(), ring_s: 3, duration_s: 30, answered: true,
+    });
+    const wav = toneWav(seconds);
+    await apiAs(s.devices.anna, 'PUT', `/api/v1/bridge/calls/${logged.call.id}/recording`, wav, 'audio/wav');
+    uploaded.push({ id: logged.call.id, wav });
+  }
+  await page.goto(`${s.base}/#/calls?number=%2B49301234567&direction=outgoing`);
+  const zipButton = page.locator('[data-testid=download-zip]');
+  await zipButton.waitFor();
+  assert.equal(await zipButton.isDisabled(), true, 'nothing picked yet');
+  for (const { id } of uploaded) await page.locator(`[data-testid=call-log] tr[data-call-id="${id}"] input[name=pick]`).check();
+  const [download] = await Promise.all([page.waitForEvent('download'), zipButton.click()]);
+  assert.equal(download.suggestedFilename(), 'ringbase-recordings-2.zip');
+  const bytes = readFileSync(await download.path());
+  // Two entries (end of central directory), each the uploaded file byte for byte (stored).
+  assert.equal(bytes.readUInt32LE(bytes.length - 22), 0x06054b50);
+  assert.equal(bytes.readUInt16LE(bytes.length - 12), 2);
+  for (const { id, wav } of uploaded) {
+    assert.ok(bytes.indexOf(wav) > 0, `call ${id}'s recording is in the zip`);
+    assert.ok(bytes.indexOf(Buffer.from(`call-${id}-`)) > 0, `named after call ${id}`);
+  }
 });
 
 test('a masked role sees masked numbers and cannot click them to call', async () => {

@@ -314,6 +314,9 @@ const en = {
   'strategy.evenly': 'Evenly',
   'strategy.in_order': 'In order',
   'strategy.all_at_once': 'All at once',
+  'calls.pick_recording': 'Pick this recording',
+  'calls.download_zip': 'Download selected (zip)',
+  'calls.recording_missing': 'The recording of call {id} cannot be read.',
 };
 
 const de = {
@@ -628,6 +631,9 @@ const de = {
   'strategy.evenly': 'Gleichmäßig',
   'strategy.in_order': 'Der Reihe nach',
   'strategy.all_at_once': 'Alle gleichzeitig',
+  'calls.pick_recording': 'Diese Aufnahme auswählen',
+  'calls.download_zip': 'Auswahl herunterladen (zip)',
+  'calls.recording_missing': 'Die Aufnahme von Anruf {id} ist nicht lesbar.',
 };
 
 const it = {
@@ -942,6 +948,9 @@ const it = {
   'strategy.evenly': 'Equamente',
   'strategy.in_order': 'In ordine',
   'strategy.all_at_once': 'Tutti insieme',
+  'calls.pick_recording': 'Seleziona questa registrazione',
+  'calls.download_zip': 'Scarica selezionate (zip)',
+  'calls.recording_missing': 'La registrazione della chiamata {id} non è leggibile.',
 };
 
 const pl = {
@@ -1256,6 +1265,9 @@ const pl = {
   'strategy.evenly': 'Równomiernie',
   'strategy.in_order': 'Po kolei',
   'strategy.all_at_once': 'Wszyscy naraz',
+  'calls.pick_recording': 'Wybierz to nagranie',
+  'calls.download_zip': 'Pobierz zaznaczone (zip)',
+  'calls.recording_missing': 'Nie można odczytać nagrania połączenia {id}.',
 };
 
 export const DICTIONARIES = { en, de, it, pl };

@@ -50,6 +50,7 @@ static ASSETS: &[Asset] = assets!(
     "forms.js" => JS,
     "live.js" => JS,
     "callpop.js" => JS,
+    "zip.js" => JS,
     "views/login.js" => JS,
     "views/home.js" => JS,
     "views/contacts.js" => JS,

@@ -2,8 +2,9 @@
 // saved filters in localStorage, paging, the recording player and the rating.
 
 import { api, byId, nameOf } from '../api.js';
-import { h, mount, phoneLink, select, maskLike } from '../dom.js';
+import { h, mount, phoneLink, select, maskLike, toast } from '../dom.js';
 import { t, fmtDateTime, fmtDuration, dayStartUtc, nextDay } from '../i18n.js';
+import { zip } from '../zip.js';
 import { hasRole, navigate, session } from '../app.js';
 
 const PAGE_SIZE = 25;
@@ -153,9 +154,15 @@ export async function render(root, { query }) {
     h('button', { type: 'button', disabled: offset === 0, onclick: () => navigate('calls', { ...filters, offset: Math.max(0, offset - PAGE_SIZE) || undefined }, { replace: true }) }, `‹ ${t('action.previous')}`),
     h('span', { class: 'muted' }, t('calls.page', { n: Math.floor(offset / PAGE_SIZE) + 1 })),
     h('button', { type: 'button', disabled: page.next_offset === null || page.next_offset === undefined, onclick: () => navigate('calls', { ...filters, offset: page.next_offset }, { replace: true }) }, `${t('action.next')} ›`));
+  const withRecording = page.items.filter((c) => c.recording);
+  const zipButton = h('button', { type: 'button', 'data-testid': 'download-zip', disabled: true }, t('calls.download_zip'));
+  table.addEventListener('change', (e) => {
+    if (e.target.name === 'pick') zipButton.disabled = !table.querySelector('input[name=pick]:checked');
+  });
+  zipButton.addEventListener('click', () => downloadZip(table, page.items, zipButton));
   mount(results,
     page.items.length === 0 ? h('p', { class: 'muted empty' }, t('calls.none')) : table,
-    pager);
+    h('div', { class: 'actions' }, withRecording.length ? zipButton : null, h('span', { class: 'spacer' }), pager));
   return undefined;
 }
 
@@ -173,6 +180,7 @@ function callRow(c, name, { supervisor, users, lines, sources }) {
     : c.lead_id ? h('a', { href: `#/leads/${c.lead_id}` }, name || `#${c.lead_id}`) : name;
   const player = h('td', { class: 'rec' });
   if (c.recording) {
+    player.append(h('input', { type: 'checkbox', class: 'pick', name: 'pick', value: String(c.id), 'aria-label': t('calls.pick_recording') }), ' ');
     const src = `/api/v1/calls/${c.id}/recording`;
     player.append(h('button', {
       type: 'button', class: 'small', 'data-testid': 'play',
@@ -195,4 +203,31 @@ function callRow(c, name, { supervisor, users, lines, sources }) {
     h('td', { class: 'num' }, c.duration_s ? fmtDuration(c.duration_s) : ''),
     h('td', null, ratingStars(c.rating)),
     player);
+}
+
+/** The checked recordings as one zip, fetched one after another (each can be large). */
+async function downloadZip(table, calls, button) {
+  const ids = [...table.querySelectorAll('input[name=pick]:checked')].map((i) => Number(i.value));
+  const picked = calls.filter((c) => ids.includes(c.id));
+  button.disabled = true;
+  try {
+    const files = [];
+    for (const c of picked) {
+      const response = await fetch(`/api/v1/calls/${c.id}/recording`, { credentials: 'same-origin' });
+      if (!response.ok) throw new Error(t('calls.recording_missing', { id: c.id }));
+      const ext = (c.recording.match(/\.([a-z0-9]+)$/i) || [, 'audio'])[1];
+      const started = c.started_at.slice(0, 16).replace('T', '_').replace(':', '');
+      files.push({ name: `call-${c.id}-${started}.${ext}`, bytes: new Uint8Array(await response.arrayBuffer()), date: new Date(c.started_at) });
+    }
+    const url = URL.createObjectURL(new Blob([zip(files)], { type: 'application/zip' }));
+    const a = h('a', { href: url, download: `ringbase-recordings-${files.length}.zip`, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  } catch (e) {
+    toast(e.message, 'error');
+  } finally {
+    button.disabled = false;
+  }
 }
