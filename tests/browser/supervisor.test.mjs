@@ -88,6 +88,23 @@ test('the live board shows who rings, talks and pauses, and missed calls until c
   await page.waitForFunction(() => !document.querySelector('[data-testid=board-missed]').innerText.includes('2223334'));
   assert.match(await page.locator('[data-testid=board-missed]').innerText(), /9998887/);
 
+  // A missed call on the Google line: the line's counts for today and the missed list follow.
+  const googleRow = `[data-testid=board-lines] tr[data-line-id="${s.lines.google}"]`;
+  await page.locator(googleRow).waitFor();
+  const counts = () => page.locator(`${googleRow} td.num`).allInnerTexts().then((x) => x.map(Number));
+  const [calls0, missed0] = await counts();
+  const sue = await tokenOf(s.users.sue);
+  await apiAs(sue, 'POST', '/api/v1/calls', {
+    direction: 'incoming', remote: '+49 30 5550777', line: '+49 89 998877', agent_id: s.users.anna.id,
+    started_at: new Date(Date.now() - 90_000).toISOString(), ended_at: new Date(Date.now() - 60_000).toISOString(),
+    status: 'missed', idempotency_key: `board-missed-${Date.now()}`,
+  });
+  await page.waitForFunction(({ row, c, m }) => {
+    const cells = [...document.querySelectorAll(`${row} td.num`)].map((td) => Number(td.textContent));
+    return cells[0] === c + 1 && cells[1] === m + 1;
+  }, { row: googleRow, c: calls0, m: missed0 });
+  await page.locator('[data-testid=board-missed]', { hasText: '5550777' }).waitFor();
+
   // Bert pauses (in his own app): the board shows it, with the reason, within seconds.
   const bert = await tokenOf(s.users.bert);
   await apiAs(bert, 'PATCH', `/api/v1/users/${s.users.bert.id}`, { work_state: 'paused', pause_reason: 'Training' });

@@ -317,6 +317,10 @@ const en = {
   'calls.pick_recording': 'Pick this recording',
   'calls.download_zip': 'Download selected (zip)',
   'calls.recording_missing': 'The recording of call {id} cannot be read.',
+  'board.lines': 'Lines',
+  'board.line': 'Line',
+  'board.now': 'Now',
+  'board.today': 'Today',
 };
 
 const de = {
@@ -634,6 +638,10 @@ const de = {
   'calls.pick_recording': 'Diese Aufnahme auswählen',
   'calls.download_zip': 'Auswahl herunterladen (zip)',
   'calls.recording_missing': 'Die Aufnahme von Anruf {id} ist nicht lesbar.',
+  'board.lines': 'Leitungen',
+  'board.line': 'Leitung',
+  'board.now': 'Jetzt',
+  'board.today': 'Heute',
 };
 
 const it = {
@@ -951,6 +959,10 @@ const it = {
   'calls.pick_recording': 'Seleziona questa registrazione',
   'calls.download_zip': 'Scarica selezionate (zip)',
   'calls.recording_missing': 'La registrazione della chiamata {id} non è leggibile.',
+  'board.lines': 'Linee',
+  'board.line': 'Linea',
+  'board.now': 'Ora',
+  'board.today': 'Oggi',
 };
 
 const pl = {
@@ -1268,6 +1280,10 @@ const pl = {
   'calls.pick_recording': 'Wybierz to nagranie',
   'calls.download_zip': 'Pobierz zaznaczone (zip)',
   'calls.recording_missing': 'Nie można odczytać nagrania połączenia {id}.',
+  'board.lines': 'Linie',
+  'board.line': 'Linia',
+  'board.now': 'Teraz',
+  'board.today': 'Dziś',
 };
 
 export const DICTIONARIES = { en, de, it, pl };

@@ -1,4 +1,4 @@
-// The supervisor's live board: every agent (free, ringing, talking — with whom and for how
+// The supervisor's live board: every line (calls on it now, today's calls and misses), every agent (free, ringing, talking — with whom and for how
 // long —, paused and why, off shift), callers waiting per queue, and today's missed calls that
 // nobody has called back yet. Fed by the live event stream; work states are re-read every few
 // seconds because changing them publishes no event.
@@ -45,13 +45,35 @@ export async function render(root) {
   const waiting = new Map();
   let users = [];
   let missed = [];
+  let lines = [];
+  // line id → {calls, missed} since local midnight
+  let today = new Map();
 
   const agentsBox = h('div', { class: 'panel' });
   const queuesBox = h('div', { class: 'panel' });
   const missedBox = h('div', { class: 'panel' });
+  const linesBox = h('div', { class: 'panel' });
   mount(root,
     h('div', { class: 'page-head' }, h('h1', null, t('nav.board'))),
-    h('div', { class: 'grid2 wide-left' }, agentsBox, h('div', null, queuesBox, missedBox)));
+    h('div', { class: 'grid2 wide-left' }, h('div', null, agentsBox, linesBox), h('div', null, queuesBox, missedBox)));
+
+  const drawLines = () => {
+    const now = Date.now();
+    mount(linesBox, h('h2', null, t('board.lines')),
+      lines.length === 0 ? h('p', { class: 'muted' }, t('admin.no_lines')) :
+        h('table', { class: 'list compact', 'data-testid': 'board-lines' },
+          h('thead', null, h('tr', null, [t('board.line'), t('board.now'), t('board.today'), t('status.missed')].map((x) => h('th', { scope: 'col' }, x)))),
+          h('tbody', null, lines.map((l) => {
+            const active = [...activity.values()].filter((a) => a.line === l.id);
+            const counts = today.get(l.id) || { calls: 0, missed: 0 };
+            return h('tr', { dataset: { lineId: l.id } },
+              h('td', null, l.name || l.number.raw, h('div', { class: 'small muted' }, l.number.raw)),
+              h('td', null, active.map((a) => h('div', null, t(`board.${a.phase}`), ' ', a.who.name || a.who.raw, ' ',
+                h('span', { class: 'muted small' }, fmtDuration((now - a.since) / 1000))))),
+              h('td', { class: 'num' }, String(counts.calls)),
+              h('td', { class: 'num' }, String(counts.missed)));
+          }))));
+  };
 
   const drawAgents = () => {
     const now = Date.now();
@@ -113,10 +135,21 @@ export async function render(root) {
   // or any call we placed).
   const loadMissed = async () => {
     const from = dayStartUtc(dayIn(new Date(Date.now() - (MISSED_DAYS - 1) * 86400000)));
-    const [{ items }, people] = await Promise.all([
+    const [{ items }, people, lineList] = await Promise.all([
       api.get('/api/v1/calls', { from, limit: 500 }),
       byId('/api/v1/users'),
+      api.get('/api/v1/lines'),
     ]);
+    lines = lineList.items;
+    const midnight = dayStartUtc(dayIn());
+    today = new Map();
+    for (const c of items) {
+      if (!c.line_id || c.started_at < midnight) continue;
+      const n = today.get(c.line_id) || { calls: 0, missed: 0 };
+      n.calls += 1;
+      if (c.status !== 'answered') n.missed += 1;
+      today.set(c.line_id, n);
+    }
     const lastContact = new Map();
     for (const c of items) {
       const reached = c.direction !== 'incoming' || c.status === 'answered';
@@ -134,6 +167,7 @@ export async function render(root) {
       return !reached || reached < c.started_at;
     }).map((c) => ({ ...c, agent_name: c.agent_id && people.get(c.agent_id) ? people.get(c.agent_id).name : '' }));
     drawMissed();
+    drawLines();
   };
 
   const handle = (event) => {
@@ -142,15 +176,16 @@ export async function render(root) {
     const who = numberOf(data);
     if (!who) return;
     const agents = agentsOf(data);
+    const line = data.line_id ?? (data.call ? data.call.line_id : null) ?? null;
     if (kind === 'call.ringing' || kind === 'call.started') {
       if (data.queue && agents.length === 0) {
         const list = waiting.get(data.queue) || [];
         if (!list.some((w) => w.who.e164 === who.e164)) list.push({ since: Date.now(), who });
         waiting.set(data.queue, list);
       }
-      for (const id of agents) activity.set(id, { phase: 'ringing', since: Date.now(), who });
+      for (const id of agents) activity.set(id, { phase: 'ringing', since: Date.now(), who, line });
     } else if (kind === 'call.answered') {
-      for (const id of agents) activity.set(id, { phase: 'talking', since: Date.now(), who });
+      for (const id of agents) activity.set(id, { phase: 'talking', since: Date.now(), who, line: line ?? (activity.get(id) || {}).line ?? null });
       for (const [q, list] of waiting) waiting.set(q, list.filter((w) => w.who.e164 !== who.e164));
     } else if (kind === 'call.ended') {
       for (const [id, act] of activity) {
@@ -161,6 +196,7 @@ export async function render(root) {
     }
     drawAgents();
     drawQueues();
+    drawLines();
   };
 
   await Promise.all([loadUsers(), loadMissed()]);
@@ -171,6 +207,7 @@ export async function render(root) {
     for (const [id, act] of activity) if (act.phase === 'ringing' && now - act.since > RING_TIMEOUT_MS) activity.delete(id);
     drawAgents();
     drawQueues();
+    drawLines();
   }, 1000);
   const poller = setInterval(() => { loadUsers().catch(() => {}); }, STATES_EVERY_MS);
   return () => { off(); clearInterval(ticker); clearInterval(poller); };
