@@ -174,6 +174,7 @@ test('an admin configures a queue and a line; ringbase simulate follows them', a
   await queueForm.locator('input[name=name]').fill('support');
   await queueForm.locator('select[name=strategy]').selectOption('in_order');
   await queueForm.locator('input[name=rings]').fill('99');
+  // Members ring in the order they are ticked: Bert, then Anna — then Anna moved first.
   await queueForm.getByLabel('Bert Bench').check();
   await queueForm.getByLabel('Anna Meier').check();
   await queueForm.getByRole('button', { name: 'Save' }).click();
@@ -181,9 +182,14 @@ test('an admin configures a queue and a line; ringbase simulate follows them', a
   await queueForm.locator('[data-field=rings] .field-error', { hasText: 'between 1 and 60' }).waitFor();
   await queueForm.locator('input[name=rings]').fill('3');
   await queueForm.getByRole('button', { name: 'Save' }).click();
-  await page.locator('[data-testid=queues] tr[data-queue=support]').waitFor();
-  // Members keep the order of the list (Anna was seeded before Bert).
-  assert.match(await page.locator('[data-testid=queues] tr[data-queue=support]').innerText(), /Anna Meier, Bert Bench/);
+  const supportRow = page.locator('[data-testid=queues] tr[data-queue=support]');
+  await supportRow.waitFor();
+  assert.match(await supportRow.innerText(), /Bert Bench, Anna Meier/);
+  await supportRow.getByRole('button', { name: 'Edit' }).click();
+  await queueForm.getByLabel('Bert Bench').uncheck();
+  await queueForm.getByLabel('Bert Bench').check();
+  await queueForm.getByRole('button', { name: 'Save' }).click();
+  await page.locator('[data-testid=queues] tr[data-queue=support]', { hasText: 'Anna Meier, Bert Bench' }).waitFor();
 
   const lineForm = page.locator('[data-testid=routing-line-form]');
   await lineForm.locator('input[name=name]').fill('Hotline');
@@ -229,6 +235,55 @@ test('an admin configures a queue and a line; ringbase simulate follows them', a
     const closed = spawnSync(bin, ['simulate', scenario, '--data-dir', data], { encoding: 'utf8' });
     assert.equal(closed.status, 0, closed.stderr);
     assert.doesNotMatch(closed.stdout, /ring agent/, closed.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an IVR menu set up in the app: the call flow tree shows it and the simulator follows a key', async () => {
+  await page.goto(`${s.base}/#/admin/routing`);
+  const form = page.locator('[data-testid=ivr-form]');
+  await form.waitFor();
+  await form.locator('input[name=name]').fill('main');
+  await form.locator('input[name=prompt]').fill('main-menu');
+  // A typo in an action is named with its line, at the keys field, before any request.
+  await form.locator('textarea[name=options]').fill(`1: queue support\n2: agnet ${s.users.bert.id}`);
+  await form.getByRole('button', { name: 'Save' }).click();
+  await form.locator('[data-field=options] .field-error', { hasText: 'Line 2: unknown action "agnet"' }).waitFor();
+  // A menu that does not exist is the routing validation's error, shown at the same field.
+  await form.locator('textarea[name=options]').fill(`1: queue support\n2: agent ${s.users.bert.id}\n3: menu nowhere`);
+  await form.getByRole('button', { name: 'Save' }).click();
+  await form.locator('[data-field=options] .field-error', { hasText: 'nowhere' }).waitFor();
+  await form.locator('textarea[name=options]').fill(`1: queue support\n2: agent ${s.users.bert.id}\n9: repeat`);
+  await form.getByRole('button', { name: 'Save' }).click();
+  await page.locator('[data-testid=ivr-menus] tr[data-menu=main]').waitFor();
+
+  // The Hotline plays the menu.
+  await page.locator('[data-testid=routing-lines] tr[data-line=Hotline]').getByRole('button', { name: 'Edit' }).click();
+  const lineForm = page.locator('[data-testid=routing-line-form]');
+  await lineForm.locator('select[name=ivr]').selectOption('main');
+  await lineForm.getByRole('button', { name: 'Save' }).click();
+  const flow = page.locator('[data-testid=call-flow] li[data-line=Hotline]');
+  await flow.locator('li[data-digit="2"]', { hasText: 'Bert Bench' }).waitFor();
+  assert.match(await flow.locator('li[data-digit="1"]').innerText(), /Queue support \(In order: Anna Meier, Bert Bench\)/);
+  assert.match(await flow.locator('li[data-digit="9"]').innerText(), /Repeat the menu/);
+  await page.evaluate(() => { window.scrollTo(0, 0); document.getElementById('toasts')?.replaceChildren(); });
+  await screenshot(page, 'admin-call-flow');
+
+  // The caller presses 2 after the menu prompt: only Bert is rung.
+  const dir = mkdtempSync(join(tmpdir(), 'rb-sim-'));
+  try {
+    const scenario = join(dir, 'ivr.toml');
+    writeFileSync(scenario, [
+      'start = "2026-11-24T10:00:00"', 'time_zone = "Europe/Berlin"', 'prompt_seconds = 3', '',
+      '[[agents]]', `id = ${s.users.bert.id}`, 'behaviour = "answer"', 'answer_after_seconds = 2', '',
+      '[[calls]]', 'caller = "+4917612345678"', 'dialed = "+49895550100"', 'digits = [{ at_seconds = 4, keys = "2" }]', '',
+    ].join('\n'));
+    const run = spawnSync(process.env.RB_BIN, ['simulate', scenario, '--data-dir', process.env.RB_DATA], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /main-menu/, run.stdout);
+    assert.match(run.stdout, new RegExp(`ring agent ${s.users.bert.id}\\b`), run.stdout);
+    assert.doesNotMatch(run.stdout, new RegExp(`ring agent ${s.users.anna.id}\\b`), run.stdout);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

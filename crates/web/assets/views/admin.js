@@ -440,6 +440,7 @@ async function routing(body) {
   const again = () => routing(body);
   const queues = config.queues || [];
   const lines = config.lines || [];
+  const menus = config.ivr_menus || [];
   const nameOf = (id) => (people.get(id) ? people.get(id).name : `#${id}`);
 
   // Queue groups.
@@ -455,15 +456,23 @@ async function routing(body) {
       field(t('admin.extension'), h('input', { name: 'extension', inputmode: 'numeric', maxlength: 6 })),
       h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'skip_off_shift', checked: true }), t('admin.skip_off_shift'))),
     h('div', { class: 'field', dataset: { field: 'members' } }, h('span', { class: 'label' }, t('admin.members')), memberChecks,
-      h('span', { class: 'field-error', role: 'alert' })),
+      h('small', { class: 'hint' }, t('admin.members_hint')), h('span', { class: 'field-error', role: 'alert' })),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, t('action.save'))));
+  let ticks = 0;
+  memberChecks.addEventListener('change', (e) => {
+    if (e.target.name === 'members') { e.target.dataset.order = e.target.checked ? String(ticks) : ''; ticks += 1; }
+  });
   const editQueue = (q) => {
     queueForm.elements.namedItem('name').value = q.name;
     queueForm.elements.namedItem('strategy').value = q.strategy;
     queueForm.elements.namedItem('rings').value = q.rings;
     queueForm.elements.namedItem('extension').value = q.extension || '';
     queueForm.elements.namedItem('skip_off_shift').checked = q.skip_off_shift !== false;
-    for (const box of queueForm.querySelectorAll('input[name=members]')) box.checked = q.members.includes(Number(box.value));
+    for (const box of queueForm.querySelectorAll('input[name=members]')) {
+      box.checked = q.members.includes(Number(box.value));
+      box.dataset.order = box.checked ? String(q.members.indexOf(Number(box.value))) : '';
+    }
+    ticks = q.members.length;
     queueForm.querySelector('input').focus();
   };
   queueForm.addEventListener('submit', async (e) => {
@@ -472,7 +481,9 @@ async function routing(body) {
       const name = valueOf(queueForm, 'name');
       const rings = valueOf(queueForm, 'rings');
       if (rings !== null && !/^\d+$/.test(rings)) throw Object.assign(new Error(t('admin.whole_number')), { field: 'rings' });
-      const members = [...queueForm.querySelectorAll('input[name=members]:checked')].map((i) => Number(i.value));
+      // In the order they were ticked: that is the order "in order" rings them.
+      const members = [...queueForm.querySelectorAll('input[name=members]:checked')]
+        .sort((a, b) => Number(a.dataset.order) - Number(b.dataset.order)).map((i) => Number(i.value));
       if (members.length === 0) throw Object.assign(new Error(t('admin.pick_members')), { field: 'members' });
       const current = await api.get('/api/v1/settings/routing');
       const old = (current.queues || []).find((q) => q.name === name);
@@ -516,6 +527,9 @@ async function routing(body) {
       field(t('admin.weekdays'), h('input', { name: 'weekdays', value: '09:00-18:00' }), t('admin.hours_hint')),
       field(t('admin.saturday'), h('input', { name: 'saturday', placeholder: '10:00-14:00' })),
       field(t('admin.queue'), select({ name: 'queue' }, [['', '—'], ...queues.map((q) => [q.name, q.name])], ''))),
+    h('div', { class: 'row2' },
+      field(t('admin.ivr'), select({ name: 'ivr' }, [['', '—'], ...menus.map((m) => [m.name, m.name])], '')),
+      h('span')),
     field(t('admin.holidays'), h('input', { name: 'holidays', placeholder: '12-25 Christmas, 2026-04-03 Good Friday' }), t('admin.holidays_hint')),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, t('action.save'))));
   lineForm.addEventListener('submit', async (e) => {
@@ -534,6 +548,8 @@ async function routing(body) {
       const line = { ...old, name, number: valueOf(lineForm, 'number'), time_zone: valueOf(lineForm, 'time_zone'), working_hours: hours, holidays };
       const queue = valueOf(lineForm, 'queue');
       if (queue) line.queue = queue; else delete line.queue;
+      const ivr = valueOf(lineForm, 'ivr');
+      if (ivr) line.ivr = ivr; else delete line.ivr;
       return putRouting({ ...current, lines: [...(current.lines || []).filter((l) => l.name !== name), line] }, 'lines');
     });
     if (saved) { toast(t('admin.saved'), 'ok'); setTimeout(again); }
@@ -545,6 +561,7 @@ async function routing(body) {
     lineForm.elements.namedItem('weekdays').value = hoursText(l.working_hours && l.working_hours.monday);
     lineForm.elements.namedItem('saturday').value = hoursText(l.working_hours && l.working_hours.saturday);
     lineForm.elements.namedItem('queue').value = l.queue || '';
+    lineForm.elements.namedItem('ivr').value = l.ivr || '';
     lineForm.elements.namedItem('holidays').value = (l.holidays || []).map((x) => `${x.date} ${x.name}`).join(', ');
     lineForm.querySelector('input').focus();
   };
@@ -582,8 +599,125 @@ async function routing(body) {
     if (saved) { toast(t('admin.saved'), 'ok'); setTimeout(again); }
   });
 
+  // IVR menus: one option per line of text, `1: queue sales`.
+  const menuForm = h('form', { class: 'panel stack', 'data-testid': 'ivr-form', novalidate: true },
+    h('h2', null, t('admin.ivr_menu')),
+    h('div', { class: 'row3' },
+      field(t('admin.name'), h('input', { name: 'name', required: true, maxlength: 100, placeholder: 'main' })),
+      field(t('admin.prompt'), h('input', { name: 'prompt', required: true, placeholder: 'main-menu' }), t('admin.prompt_hint')),
+      field(t('admin.timeout_s'), h('input', { name: 'timeout_seconds', type: 'number', min: 1, max: 60, value: 5 }))),
+    field(t('admin.ivr_options'), h('textarea', { name: 'options', rows: 5, class: 'code', spellcheck: 'false', placeholder: '1: queue sales\n2: menu billing\n3: agent 4\n0: number +4930987654\n9: repeat' }), t('admin.ivr_options_hint')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, t('action.save'))));
+  const editMenu = (m) => {
+    menuForm.elements.namedItem('name').value = m.name;
+    menuForm.elements.namedItem('prompt').value = m.prompt;
+    menuForm.elements.namedItem('timeout_seconds').value = m.timeout_seconds ?? 5;
+    menuForm.elements.namedItem('options').value = Object.entries(m.options || {}).map(([digit, a]) => `${digit}: ${ivrText(a)}`).join('\n');
+    menuForm.querySelector('input').focus();
+  };
+  menuForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const saved = await submitting(menuForm, async () => {
+      const options = parseIvrOptions(menuForm.elements.namedItem('options').value);
+      const name = valueOf(menuForm, 'name');
+      const timeout = valueOf(menuForm, 'timeout_seconds');
+      if (timeout !== null && !/^\d+$/.test(timeout)) throw Object.assign(new Error(t('admin.whole_number')), { field: 'timeout_seconds' });
+      const current = await api.get('/api/v1/settings/routing');
+      const old = (current.ivr_menus || []).find((m) => m.name === name) || {};
+      const menu = { ...old, name, prompt: valueOf(menuForm, 'prompt'), timeout_seconds: Number(timeout ?? 5), options };
+      const agentIds = Object.values(options).filter((a) => a.action === 'user').map((a) => a.agent);
+      const next = withAgents({ ...current, ivr_menus: [...(current.ivr_menus || []).filter((m) => m.name !== name), menu] },
+        agentIds.filter((id) => people.has(id)), people);
+      return putRouting(next, 'ivr_menus');
+    });
+    if (saved) { toast(t('admin.saved'), 'ok'); setTimeout(again); }
+  });
+  const menuTable = menus.length ? table([t('admin.name'), t('admin.ivr_options'), ''], menus.map((m) => h('tr', { dataset: { menu: m.name } },
+    h('td', null, m.name), h('td', { class: 'small' }, Object.entries(m.options || {}).map(([d, a]) => h('div', null, h('code', null, d), ' ', ivrText(a)))),
+    h('td', null, h('button', { type: 'button', class: 'small', onclick: () => editMenu(m) }, t('action.edit')), ' ',
+      h('button', { type: 'button', class: 'small danger', onclick: removeFrom('ivr_menus', m.name) }, t('action.delete'))))), 'ivr-menus')
+    : h('p', { class: 'muted' }, t('admin.no_ivr'));
+
   mount(body,
+    h('div', { class: 'panel' }, h('h2', null, t('admin.call_flow')), callFlow(config, nameOf)),
     h('div', { class: 'grid2' }, queueForm, h('div', null, h('h2', null, t('admin.queues')), queueTable)),
     h('div', { class: 'grid2' }, lineForm, h('div', null, h('h2', null, t('admin.routing_lines')), lineTable)),
+    h('div', { class: 'grid2' }, menuForm, h('div', null, h('h2', null, t('admin.ivr_menus')), menuTable)),
     rawForm);
+}
+
+/** `queue sales`, `menu billing`, `agent 4`, `number +4930…`, `voicemail`, `repeat`, `back`, `hangup`. */
+export function parseIvrOptions(text) {
+  const options = {};
+  const lines = String(text || '').split('\n').map((l) => l.trim()).filter(Boolean);
+  lines.forEach((line, index) => {
+    const m = line.match(/^([0-9*#])\s*[:=]\s*(\S+)(?:\s+(.+))?$/);
+    const bad = (message) => Object.assign(new Error(t('admin.ivr_line', { n: index + 1, message })), { field: 'options' });
+    if (!m) throw bad(t('admin.ivr_shape'));
+    const [, digit, word, arg] = m;
+    if (digit in options) throw bad(t('admin.ivr_twice', { digit }));
+    const need = () => { if (!arg) throw bad(t('admin.ivr_needs', { action: word })); return arg.trim(); };
+    switch (word) {
+      case 'queue': options[digit] = { action: 'queue', queue: need() }; break;
+      case 'menu': options[digit] = { action: 'submenu', menu: need() }; break;
+      case 'agent': {
+        const id = need();
+        if (!/^\d+$/.test(id)) throw bad(t('admin.whole_number'));
+        options[digit] = { action: 'user', agent: Number(id) };
+        break;
+      }
+      case 'number': options[digit] = { action: 'external', number: need() }; break;
+      case 'voicemail': case 'repeat': case 'back': options[digit] = { action: word }; break;
+      case 'hangup': options[digit] = { action: 'hang_up' }; break;
+      default: throw bad(t('admin.ivr_unknown', { action: word }));
+    }
+  });
+  return options;
+}
+
+function ivrText(a) {
+  switch (a.action) {
+    case 'queue': return `queue ${a.queue}`;
+    case 'submenu': return `menu ${a.menu}`;
+    case 'user': return `agent ${a.agent}`;
+    case 'external': return `number ${a.number}`;
+    case 'hang_up': return 'hangup';
+    default: return a.action;
+  }
+}
+
+/** The call flow as a tree: line → IVR menu → digit → queue (members), employee, menu, number. */
+function callFlow(config, nameOf) {
+  const queues = new Map((config.queues || []).map((q) => [q.name, q]));
+  const menus = new Map((config.ivr_menus || []).map((m) => [m.name, m]));
+  const queueNode = (name) => {
+    const q = queues.get(name);
+    return h('span', { class: 'flow queue' }, `${t('admin.queue')} ${name}`,
+      q ? h('span', { class: 'muted' }, ` (${t(`strategy.${q.strategy}`)}: ${q.members.map(nameOf).join(', ')})`) : h('span', { class: 'field-error' }, ` ${t('admin.unknown')}`));
+  };
+  const actionNode = (a, seen) => {
+    switch (a.action) {
+      case 'queue': return queueNode(a.queue);
+      case 'user': return h('span', { class: 'flow agent' }, nameOf(a.agent));
+      case 'external': return h('span', { class: 'flow external' }, `→ ${a.number}`);
+      case 'submenu': return menuNode(a.menu, seen);
+      default: return h('span', { class: 'flow other' }, t(`ivr_action.${a.action}`));
+    }
+  };
+  const menuNode = (name, seen) => {
+    const m = menus.get(name);
+    if (!m) return h('span', { class: 'flow menu' }, `${t('admin.ivr')} ${name}`, h('span', { class: 'field-error' }, ` ${t('admin.unknown')}`));
+    if (seen.has(name)) return h('span', { class: 'flow menu' }, `${t('admin.ivr')} ${name} ↺`);
+    const next = new Set(seen).add(name);
+    return h('span', { class: 'flow menu' }, `${t('admin.ivr')} ${name}`,
+      h('ul', { class: 'tree' }, Object.entries(m.options || {}).map(([digit, a]) => h('li', { dataset: { digit } }, h('kbd', null, digit), ' ', actionNode(a, next)))));
+  };
+  const lines = config.lines || [];
+  if (lines.length === 0) return h('p', { class: 'muted' }, t('admin.no_routing_lines'));
+  return h('ul', { class: 'tree root', 'data-testid': 'call-flow' }, lines.map((l) => h('li', { dataset: { line: l.name } },
+    h('strong', null, l.name), ' ', h('span', { class: 'muted' }, l.number),
+    h('ul', { class: 'tree' },
+      l.ivr ? h('li', null, menuNode(l.ivr, new Set())) : null,
+      l.queue ? h('li', null, queueNode(l.queue)) : null,
+      !l.ivr && !l.queue ? h('li', { class: 'muted' }, t('admin.flow_backup')) : null))));
 }
