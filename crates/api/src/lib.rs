@@ -34,6 +34,9 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
 /// Largest recording a bridge app may upload.
 pub const MAX_RECORDING_BODY: usize = 200 * 1024 * 1024;
 
+/// The SIP realm when none is configured.
+pub const DEFAULT_SIP_REALM: &str = "ringbase";
+
 /// Everything a handler needs. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -44,6 +47,8 @@ struct Inner {
     crm: Arc<Crm>,
     data_dir: PathBuf,
     masking: masking::MaskingCache,
+    /// The SIP registrar's bindings and realm, shared with the SIP service (see `set_sip`).
+    sip: std::sync::OnceLock<sip_net::Registry>,
 }
 
 impl AppState {
@@ -53,8 +58,22 @@ impl AppState {
                 crm,
                 data_dir,
                 masking: masking::MaskingCache::default(),
+                sip: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Shares the SIP registrar's registry with the API (registrations, realm for SIP
+    /// passwords). Without it the API uses an empty registry with the realm "ringbase".
+    /// Only the first call counts; call it before serving.
+    pub fn set_sip(&self, registry: sip_net::Registry) {
+        let _ = self.inner.sip.set(registry);
+    }
+
+    pub(crate) fn sip(&self) -> &sip_net::Registry {
+        self.inner.sip.get_or_init(|| {
+            sip_net::Registry::new(DEFAULT_SIP_REALM, sip_net::RegistrarConfig::default())
+        })
     }
 
     pub fn crm(&self) -> &Crm {

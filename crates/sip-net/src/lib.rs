@@ -28,7 +28,7 @@ mod endpoint;
 mod transport;
 
 pub use framing::{Frame, StreamFramer};
-pub use registrar::{AuthConfig, RegistrarService};
+pub use registrar::{hash_credentials, AuthConfig, RegistrarService};
 pub use registry::{RegistrationInfo, Registry};
 pub use sip_core::registrar::RegistrarConfig;
 pub use sip_core::TransportProtocol;

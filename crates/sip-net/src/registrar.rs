@@ -48,6 +48,25 @@ impl Default for AuthConfig {
     }
 }
 
+/// The credentials to store for a user's SIP password: H(A1) with MD5 and SHA-256 for
+/// `username` and `realm`. The password itself is not kept anywhere.
+pub fn hash_credentials(
+    user_id: domain::UserId,
+    username: &str,
+    realm: &str,
+    password: &str,
+    now: domain::Timestamp,
+) -> SipCredentials {
+    SipCredentials {
+        user_id,
+        username: username.to_string(),
+        realm: realm.to_string(),
+        ha1_md5: sip_core::digest::ha1(DigestAlgorithm::Md5, username, realm, password),
+        ha1_sha256: sip_core::digest::ha1(DigestAlgorithm::Sha256, username, realm, password),
+        updated_at: now,
+    }
+}
+
 /// What to do with a REGISTER.
 #[derive(Debug)]
 pub enum RegisterStep {
@@ -273,14 +292,18 @@ mod tests {
     }
 
     fn stored(user: &str, password: &str) -> SipCredentials {
-        SipCredentials {
-            user_id: domain::UserId(7),
-            username: user.to_string(),
-            realm: REALM.to_string(),
-            ha1_md5: ha1(DigestAlgorithm::Md5, user, REALM, password),
-            ha1_sha256: ha1(DigestAlgorithm::Sha256, user, REALM, password),
-            updated_at: chrono::DateTime::UNIX_EPOCH,
-        }
+        let c = hash_credentials(
+            domain::UserId(7),
+            user,
+            REALM,
+            password,
+            chrono::DateTime::UNIX_EPOCH,
+        );
+        // RFC 2617 §3.2.2.2: H(A1) = MD5(user:realm:password), RFC 7616 the same with SHA-256.
+        assert_eq!(c.ha1_md5, ha1(DigestAlgorithm::Md5, user, REALM, password));
+        assert_eq!(c.ha1_md5.len(), 32);
+        assert_eq!(c.ha1_sha256.len(), 64);
+        c
     }
 
     fn found(user: &str, password: &str) -> Option<UserLookup> {

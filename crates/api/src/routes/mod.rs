@@ -7,6 +7,7 @@ mod calls;
 mod crm;
 mod live;
 mod session;
+mod sip;
 
 use crate::AppState;
 use axum::routing::get;
@@ -25,6 +26,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(live::routes())
         .merge(analytics::routes())
+        .merge(sip::routes())
         .merge(web::router())
 }
 
