@@ -4,7 +4,7 @@
 //! [`conformance_tests!`](crate::conformance_tests), giving an expression that makes a fresh,
 //! empty store each time it is evaluated (it is pasted into every case):
 //!
-//! ```ignore
+//! ```text
 //! store::conformance_tests!(async { open_a_fresh_store().await });
 //! ```
 //!
