@@ -240,6 +240,19 @@ test('admin forms show the API error next to the field', async () => {
   await page.locator('[data-testid=users] tr', { hasText: 'Carla Bianchi' }).waitFor();
   await screenshot(page, 'admin-users');
 
+  // A SIP password for Carla's desk phone: too short is named at the field; then the phone
+  // account (digest user name and realm) is shown, and no phone is registered yet.
+  const carla = page.locator('[data-testid=users] tr', { hasText: 'Carla Bianchi' });
+  await carla.getByRole('button', { name: 'SIP password' }).click();
+  const sipForm = carla.locator('[data-testid=sip-password-form]');
+  await sipForm.locator('input[name=password]').fill('short');
+  await sipForm.getByRole('button', { name: 'Save' }).click();
+  await sipForm.locator('[data-field=password] .field-error', { hasText: 'at least' }).waitFor();
+  await sipForm.locator('input[name=password]').fill('desk-phone-secret');
+  await sipForm.getByRole('button', { name: 'Save' }).click();
+  await carla.locator('[data-testid=sip-account]', { hasText: 'Phone account: carla' }).waitFor();
+  assert.match(await carla.innerText(), /no phone/);
+
   // Required fields are checked before any request.
   const sourceForm = async () => {
     await page.goto(`${s.base}/#/admin/sources`);

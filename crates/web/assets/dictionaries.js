@@ -343,6 +343,12 @@ const en = {
   'ivr_action.back': 'Back',
   'ivr_action.hang_up': 'Hang up',
   'admin.members_hint': 'Tick them in the order they should ring.',
+  'admin.sip_phone': 'Phone',
+  'admin.no_phone': 'no phone',
+  'admin.registered': 'registered ({n})',
+  'admin.set_sip_password': 'SIP password',
+  'admin.sip_password': 'SIP password',
+  'admin.sip_account': 'Phone account: {username} · realm {realm}',
 };
 
 const de = {
@@ -686,6 +692,12 @@ const de = {
   'ivr_action.back': 'Zurück',
   'ivr_action.hang_up': 'Auflegen',
   'admin.members_hint': 'In der Reihenfolge ankreuzen, in der sie klingeln sollen.',
+  'admin.sip_phone': 'Telefon',
+  'admin.no_phone': 'kein Telefon',
+  'admin.registered': 'angemeldet ({n})',
+  'admin.set_sip_password': 'SIP-Passwort',
+  'admin.sip_password': 'SIP-Passwort',
+  'admin.sip_account': 'Telefonkonto: {username} · Realm {realm}',
 };
 
 const it = {
@@ -1029,6 +1041,12 @@ const it = {
   'ivr_action.back': 'Indietro',
   'ivr_action.hang_up': 'Riaggancia',
   'admin.members_hint': 'Spuntali nell’ordine in cui devono squillare.',
+  'admin.sip_phone': 'Telefono',
+  'admin.no_phone': 'nessun telefono',
+  'admin.registered': 'registrato ({n})',
+  'admin.set_sip_password': 'Password SIP',
+  'admin.sip_password': 'Password SIP',
+  'admin.sip_account': 'Account telefono: {username} · realm {realm}',
 };
 
 const pl = {
@@ -1372,6 +1390,12 @@ const pl = {
   'ivr_action.back': 'Wstecz',
   'ivr_action.hang_up': 'Rozłącz',
   'admin.members_hint': 'Zaznacz w kolejności, w jakiej mają dzwonić.',
+  'admin.sip_phone': 'Telefon',
+  'admin.no_phone': 'brak telefonu',
+  'admin.registered': 'zarejestrowany ({n})',
+  'admin.set_sip_password': 'Hasło SIP',
+  'admin.sip_password': 'Hasło SIP',
+  'admin.sip_account': 'Konto telefonu: {username} · realm {realm}',
 };
 
 export const DICTIONARIES = { en, de, it, pl };

@@ -151,7 +151,7 @@ async function sources(body) {
 // ---- users ----
 
 async function users(body) {
-  const { items } = await api.get('/api/v1/users');
+  const [{ items }, phones] = await Promise.all([api.get('/api/v1/users'), registrations()]);
   const again = reload(body, users);
   const rows = items.map((u) => {
     const role = select({ 'aria-label': t('admin.role'), class: 'small' }, ROLES.map((r) => [r, t(`role.${r}`)]), u.role);
@@ -171,6 +171,7 @@ async function users(body) {
       h('td', null, u.name), h('td', null, u.login), h('td', null, role, error),
       h('td', null, u.extension || ''), h('td', null, u.mobile ? phoneLink(u.mobile.e164, u.mobile.raw) : ''),
       h('td', null, h('span', { class: `state-badge ${u.work_state}` }, t(`state.${u.work_state}`)), u.pause_reason ? ` (${u.pause_reason})` : ''),
+      h('td', { dataset: { phone: u.id } }, phoneState(phones.get(u.id)), ' ', sipPasswordButton(u)),
       h('td', null, passwordButton(u)));
   });
   mount(body,
@@ -196,7 +197,48 @@ async function users(body) {
       setTimeout(again);
       return true;
     }),
-    table([t('admin.name'), t('admin.login'), t('admin.role'), t('admin.extension'), t('admin.mobile'), t('admin.state'), ''], rows, 'users'));
+    table([t('admin.name'), t('admin.login'), t('admin.role'), t('admin.extension'), t('admin.mobile'), t('admin.state'), t('admin.sip_phone'), ''], rows, 'users'));
+}
+
+/** user id → the phones registered for him (`GET /api/v1/registrations`). */
+export async function registrations() {
+  const byUser = new Map();
+  try {
+    const { items } = await api.get('/api/v1/registrations');
+    for (const r of items) byUser.set(r.user.id, [...(byUser.get(r.user.id) || []), r]);
+  } catch {
+    // A server without the SIP registrar answers nothing to show.
+  }
+  return byUser;
+}
+
+/** "registered (Yealink T46U)" or "no phone". */
+export function phoneState(list) {
+  if (!list || list.length === 0) return h('span', { class: 'phone-state off' }, t('admin.no_phone'));
+  const agents = [...new Set(list.map((r) => r.user_agent).filter(Boolean))];
+  return h('span', { class: 'phone-state on', title: list.map((r) => `${r.contact} · ${r.transport} ${r.source}`).join('\n') },
+    t('admin.registered', { n: list.length }), agents.length ? h('span', { class: 'muted small' }, ` ${agents.join(', ')}`) : null);
+}
+
+/** The password a desk or soft phone registers with (digest user name: the login). */
+function sipPasswordButton(user) {
+  const cell = h('span', { class: 'sip-cell' });
+  const open = h('button', { type: 'button', class: 'small', onclick: () => {
+    const form = h('form', { class: 'inline', novalidate: true, 'data-testid': 'sip-password-form' },
+      field(t('admin.sip_password'), h('input', { name: 'password', type: 'password', required: true, autocomplete: 'new-password' })),
+      h('button', { type: 'submit', class: 'small' }, t('action.save')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const account = await submitting(form, () => api.put(`/api/v1/users/${user.id}/sip-password`, { password: form.elements.namedItem('password').value }));
+      if (account) {
+        mount(cell, h('span', { class: 'small', 'data-testid': 'sip-account' }, t('admin.sip_account', { username: account.username, realm: account.realm })));
+        toast(t('admin.saved'), 'ok');
+      }
+    });
+    mount(cell, form);
+    form.querySelector('input').focus();
+  } }, t('admin.set_sip_password'));
+  return mount(cell, open);
 }
 
 function passwordButton(user) {

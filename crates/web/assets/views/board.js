@@ -7,6 +7,7 @@ import { api, byId, forget } from '../api.js';
 import { h, mount, phoneLink } from '../dom.js';
 import { t, fmtDuration, fmtDateTime, dayIn, dayStartUtc } from '../i18n.js';
 import { onEvent } from '../live.js';
+import { registrations, phoneState } from './admin.js';
 
 /** A ringing call that never reports its end stops showing after this long. */
 const RING_TIMEOUT_MS = 90 * 1000;
@@ -44,6 +45,7 @@ export async function render(root) {
   // queue name → [{since, who}]
   const waiting = new Map();
   let users = [];
+  let phones = new Map();
   let missed = [];
   let lines = [];
   // line id → {calls, missed} since local midnight
@@ -89,14 +91,15 @@ export async function render(root) {
         h('td', null, h('span', { class: `board-state ${state}` }, t(`board.${state}`)),
           state === 'paused' && u.pause_reason ? h('span', { class: 'muted small' }, ` ${u.pause_reason}`) : null),
         h('td', null, with_),
-        h('td', { class: 'num timer' }, act ? fmtDuration((now - act.since) / 1000) : ''));
+        h('td', { class: 'num timer' }, act ? fmtDuration((now - act.since) / 1000) : ''),
+        h('td', null, phoneState(phones.get(u.id))));
     });
     mount(agentsBox,
       h('h2', null, t('board.agents')),
       h('p', { class: 'board-counts' }, Object.entries(counts).map(([k, n]) =>
         h('span', { class: `board-state ${k}`, dataset: { count: k } }, `${t(`board.${k}`)}: ${n}`))),
       h('table', { class: 'list', 'data-testid': 'board-agents' },
-        h('thead', null, h('tr', null, [t('board.agent'), t('board.state'), t('board.with'), t('board.for')]
+        h('thead', null, h('tr', null, [t('board.agent'), t('board.state'), t('board.with'), t('board.for'), t('admin.sip_phone')]
           .map((x) => h('th', { scope: 'col' }, x)))),
         h('tbody', null, rows)));
   };
@@ -126,8 +129,9 @@ export async function render(root) {
 
   const loadUsers = async () => {
     forget('/api/v1/users');
-    const { items } = await api.get('/api/v1/users');
+    const [{ items }, registered] = await Promise.all([api.get('/api/v1/users'), registrations()]);
     users = items;
+    phones = registered;
     drawAgents();
   };
 
