@@ -110,9 +110,25 @@ struct ServeArgs {
     /// HTTP listen address (API, web app, bridge API).
     #[arg(long, env = "RINGBASE_HTTP", default_value = "127.0.0.1:8080")]
     http: SocketAddr,
-    /// SIP listen address. The SIP server is not built yet: the address is only checked.
-    #[arg(long, env = "RINGBASE_SIP")]
-    sip: Option<SocketAddr>,
+    /// SIP listen address, UDP and TCP (e.g. 0.0.0.0:5060, [::]:5060; port 0 picks a free
+    /// port and logs it). Several: repeat the flag or separate with commas. Off when not given.
+    #[arg(long, env = "RINGBASE_SIP", value_delimiter = ',')]
+    sip: Vec<SocketAddr>,
+    /// SIP digest realm; SIP passwords are hashed with it, so changing it means setting them
+    /// again. Default: this machine's host name, else "ringbase".
+    #[arg(long, env = "RINGBASE_SIP_REALM")]
+    sip_realm: Option<String>,
+    /// Digest algorithms challenged with, preferred first (RFC 8760): SHA-256, MD5. Clients
+    /// that read only the first challenge and know only MD5 (SIPp 3.6, old phones) need MD5
+    /// first or alone.
+    #[arg(long, value_delimiter = ',', default_value = "SHA-256,MD5", value_parser = parse_digest_algorithm)]
+    sip_digest_algorithms: Vec<sip_net::DigestAlgorithm>,
+    /// Shortest registration interval accepted (seconds); shorter ones get 423.
+    #[arg(long, default_value_t = 60)]
+    sip_min_expires: u32,
+    /// Longest registration interval granted (seconds); longer ones are cut down.
+    #[arg(long, default_value_t = 3600)]
+    sip_max_expires: u32,
 }
 
 #[derive(Subcommand)]
@@ -164,6 +180,14 @@ enum ImportCommand {
     },
 }
 
+fn parse_digest_algorithm(s: &str) -> Result<sip_net::DigestAlgorithm, String> {
+    match s.to_ascii_uppercase().as_str() {
+        "MD5" => Ok(sip_net::DigestAlgorithm::Md5),
+        "SHA-256" | "SHA256" => Ok(sip_net::DigestAlgorithm::Sha256),
+        _ => Err(format!("{s}: expected MD5 or SHA-256")),
+    }
+}
+
 fn parse_role(s: &str) -> Result<domain::Role, String> {
     s.parse()
 }
@@ -181,12 +205,21 @@ async fn main() -> anyhow::Result<()> {
     let global = cli.global;
     match cli.command {
         Command::Serve(args) => {
-            if let Some(sip) = args.sip {
-                tracing::warn!(%sip, "the SIP server is not part of this build yet; only HTTP is served");
+            if args.sip_min_expires == 0 || args.sip_min_expires > args.sip_max_expires {
+                anyhow::bail!("--sip-min-expires must be between 1 and --sip-max-expires");
             }
             let config = server::ServeConfig {
                 global,
                 http: args.http,
+                sip: args.sip,
+                sip_realm: args.sip_realm.unwrap_or_else(server::default_sip_realm),
+                sip_digest_algorithms: args.sip_digest_algorithms,
+                sip_registrar: sip_net::RegistrarConfig {
+                    min_expires: args.sip_min_expires,
+                    max_expires: args.sip_max_expires,
+                    default_expires: args.sip_max_expires,
+                    ..sip_net::RegistrarConfig::default()
+                },
             };
             server::run(config, server::shutdown_signal()).await
         }

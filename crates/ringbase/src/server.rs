@@ -11,6 +11,21 @@ use store::Store;
 pub(crate) struct ServeConfig {
     pub(crate) global: GlobalArgs,
     pub(crate) http: SocketAddr,
+    /// SIP listen addresses; none: no SIP service.
+    pub(crate) sip: Vec<SocketAddr>,
+    pub(crate) sip_realm: String,
+    pub(crate) sip_digest_algorithms: Vec<sip_net::DigestAlgorithm>,
+    pub(crate) sip_registrar: sip_net::RegistrarConfig,
+}
+
+/// The host name, else "ringbase" (the digest realm when `--sip-realm` is not given).
+pub(crate) fn default_sip_realm() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| api::DEFAULT_SIP_REALM.to_string())
 }
 
 /// The embedded SQLite file under `--data-dir`, or PostgreSQL when `--database-url` is given.
@@ -47,6 +62,28 @@ pub(crate) async fn run(
     let webhooks = events::webhooks::WebhookDispatcher::new(store.clone(), Default::default())
         .spawn(&bus, Duration::from_secs(1), wait_for_stop(stop_rx.clone()));
     let state = api::AppState::new(crm, config.global.data_dir.clone());
+    // Registrations are shared by the SIP service and the API; the realm is needed by the API
+    // (SIP passwords are hashed with it) even when SIP is off.
+    let registry = sip_net::Registry::new(&config.sip_realm, config.sip_registrar);
+    state.set_sip(registry.clone());
+    let sip = if config.sip.is_empty() {
+        None
+    } else {
+        let mut sip_config = sip_net::SipConfig::new(config.sip.clone());
+        sip_config.auth.algorithms = config.sip_digest_algorithms.clone();
+        let service = sip_net::start(
+            sip_config,
+            registry,
+            store.clone(),
+            wait_for_stop(stop_rx.clone()),
+        )
+        .await
+        .with_context(|| format!("binding SIP to {:?}", config.sip))?;
+        for (protocol, addr) in service.local_addrs() {
+            tracing::info!(sip = %addr, transport = %protocol, realm = %config.sip_realm, "SIP is listening");
+        }
+        Some(service)
+    };
     let listener = tokio::net::TcpListener::bind(config.http)
         .await
         .with_context(|| format!("binding HTTP to {}", config.http))?;
@@ -64,6 +101,9 @@ pub(crate) async fn run(
         .await?;
     let _ = stop_tx.send(true);
     let _ = webhooks.await;
+    if let Some(sip) = sip {
+        sip.stopped().await;
+    }
     Ok(())
 }
 

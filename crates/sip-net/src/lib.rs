@@ -30,6 +30,7 @@ mod transport;
 pub use framing::{Frame, StreamFramer};
 pub use registrar::{hash_credentials, AuthConfig, RegistrarService};
 pub use registry::{RegistrationInfo, Registry};
+pub use sip_core::digest::DigestAlgorithm;
 pub use sip_core::registrar::RegistrarConfig;
 pub use sip_core::TransportProtocol;
 
