@@ -216,10 +216,16 @@ test('ringing to card at a sustained 100 calls per second over ten agents', asyn
   }
 
   const b = await openBrowser();
+  // A supervisor watches the live board meanwhile: it must keep up.
+  const board = await openBrowser();
   try {
     const { page } = b;
     await signIn(page, s.base, s.users.bert);
     await page.locator('.live-dot.live').waitFor();
+    await signIn(board.page, s.base, s.users.sue);
+    await board.page.goto(`${s.base}/#/board`);
+    await board.page.locator('[data-testid=board-agents]').waitFor();
+    await board.page.locator('.live-dot.live').waitFor();
     const seconds = 10;
     const rate = 100;
     const total = seconds * rate;
@@ -286,7 +292,11 @@ test('ringing to card at a sustained 100 calls per second over ten agents', asyn
     console.log('ringing → card (100 calls/s for 10 s, 10 agents)', JSON.stringify(results.ringing_to_card_sustained_100_per_s));
     assert.ok(lat[0] >= 0, 'clocks agree');
     assert.ok(sendSeconds < seconds * 1.2, `the sender kept the rate: ${sendSeconds} s`);
+    // Every ringing agent is on the board (none of these calls ended, so they still ring).
+    await board.page.waitForFunction(() => document.querySelectorAll('[data-testid=board-agents] tr[data-state=ringing]').length === 10);
+    assert.deepEqual(board.errors.map(String), []);
   } finally {
     await b.close();
+    await board.close();
   }
 });

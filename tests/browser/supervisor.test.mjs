@@ -105,6 +105,21 @@ test('the live board shows who rings, talks and pauses, and missed calls until c
   }, { row: googleRow, c: calls0, m: missed0 });
   await page.locator('[data-testid=board-missed]', { hasText: '5550777' }).waitFor();
 
+  // A busy floor: 20 calls end within a second. The board re-reads the call log for the
+  // missed list at most once a second, not once per call.
+  let reads = 0;
+  const count = (r) => { if (r.url().includes('/api/v1/calls?')) reads += 1; };
+  page.on('request', count);
+  const t0 = Date.now();
+  await Promise.all(Array.from({ length: 20 }, (_, i) => reportBridgeCall(s.base, s.devices.anna, {
+    idempotency_key: `busy-${t0}-${i}`, direction: 'incoming', number: s.bench[i].number,
+    started_at: new Date(t0 - 60_000).toISOString(), ring_s: 2, duration_s: 30, answered: true,
+  })));
+  const spent = Date.now() - t0;
+  await page.waitForTimeout(1500);
+  page.off('request', count);
+  assert.ok(reads >= 1 && reads <= Math.ceil(spent / 1000) + 2, `${reads} call log reads for 20 ended calls in ${spent} ms`);
+
   // Bert pauses (in his own app): the board shows it, with the reason, within seconds.
   const bert = await tokenOf(s.users.bert);
   await apiAs(bert, 'PATCH', `/api/v1/users/${s.users.bert.id}`, { work_state: 'paused', pause_reason: 'Training' });

@@ -174,6 +174,19 @@ export async function render(root) {
     drawLines();
   };
 
+  // A busy floor sends many events a second: draw at most once a frame, and re-read the
+  // missed calls at most once a second.
+  let frame = null;
+  const redraw = () => {
+    if (frame !== null) return;
+    frame = requestAnimationFrame(() => { frame = null; drawAgents(); drawQueues(); drawLines(); });
+  };
+  let missedTimer = null;
+  const refreshMissed = () => {
+    if (missedTimer !== null) return;
+    missedTimer = setTimeout(() => { missedTimer = null; loadMissed().catch(() => {}); }, 1000);
+  };
+
   const handle = (event) => {
     const { kind, data } = event;
     if (kind === 'lagged') { loadUsers(); loadMissed(); return; }
@@ -196,11 +209,9 @@ export async function render(root) {
         if (agents.includes(id) || (act.who.e164 && act.who.e164 === who.e164)) activity.delete(id);
       }
       for (const [q, list] of waiting) waiting.set(q, list.filter((w) => w.who.e164 !== who.e164));
-      loadMissed().catch(() => {});
+      refreshMissed();
     }
-    drawAgents();
-    drawQueues();
-    drawLines();
+    redraw();
   };
 
   await Promise.all([loadUsers(), loadMissed()]);
@@ -214,5 +225,11 @@ export async function render(root) {
     drawLines();
   }, 1000);
   const poller = setInterval(() => { loadUsers().catch(() => {}); }, STATES_EVERY_MS);
-  return () => { off(); clearInterval(ticker); clearInterval(poller); };
+  return () => {
+    off();
+    clearInterval(ticker);
+    clearInterval(poller);
+    clearTimeout(missedTimer);
+    if (frame !== null) cancelAnimationFrame(frame);
+  };
 }
