@@ -59,12 +59,15 @@ cleanup() {
 trap cleanup EXIT
 
 # A free loopback port: the kernel picks one for a socket that is closed at once.
-PORT="$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
+free_port() { node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+PORT="$(free_port)"
 BASE="http://127.0.0.1:$PORT"
+# The SIP registrar too (UDP and TCP), so the tests can register a desk phone.
+SIP="127.0.0.1:$(free_port)"
 
 ADMIN_KEY="$("$BIN" apikey create --role admin --name browser-tests --data-dir "$DATA" 2>/dev/null)"
 say "serving $BASE (data in $DATA)"
-"$BIN" serve --http "127.0.0.1:$PORT" --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
+"$BIN" serve --http "127.0.0.1:$PORT" --sip "$SIP" --sip-realm ringbase-test --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
 SERVER_PID=$!
 
 for _ in $(seq 1 100); do
@@ -85,7 +88,7 @@ else
   FILES=("$TESTS"/assets.test.mjs "$TESTS"/app.test.mjs "$TESTS"/calllog.test.mjs "$TESTS"/supervisor.test.mjs "$TESTS"/tablet.test.mjs "$TESTS"/bench.test.mjs)
 fi
 status=0
-(cd "$TESTS" && RB_SEED="$DATA/seed.json" RB_BIN="$BIN" RB_DATA="$DATA" node --test --test-concurrency=1 --test-reporter=spec "${FILES[@]}") || status=$?
+(cd "$TESTS" && RB_SEED="$DATA/seed.json" RB_BIN="$BIN" RB_DATA="$DATA" RB_SIP="$SIP" node --test --test-concurrency=1 --test-reporter=spec "${FILES[@]}") || status=$?
 if [ "$status" -ne 0 ]; then
   say "tests failed; the server's log:"
   tail -n 50 "$DATA/server.log" >&2

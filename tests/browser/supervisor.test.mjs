@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openBrowser, signIn, ring, reportBridgeCall, screenshot, seed } from './lib.mjs';
+import { openBrowser, signIn, ring, reportBridgeCall, registerPhone, screenshot, seed } from './lib.mjs';
 
 const s = seed();
 let browser;
@@ -302,4 +302,25 @@ test('an IVR menu set up in the app: the call flow tree shows it and the simulat
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a SIP password set in the app lets a desk phone register; the board and the users list show it', async () => {
+  assert.ok(process.env.RB_SIP, 'RB_SIP is set by scripts/browser-tests.sh');
+  await page.goto(`${s.base}/#/admin/users`);
+  const anna = page.locator('[data-testid=users] tr', { hasText: 'Anna Meier' });
+  await anna.getByRole('button', { name: 'SIP password' }).click();
+  await anna.locator('input[name=password]').fill('anna-desk-phone-1');
+  await anna.getByRole('button', { name: 'Save' }).click();
+  await anna.locator('[data-testid=sip-account]', { hasText: 'Phone account: anna · realm ringbase-test' }).waitFor();
+
+  // A wrong password is refused; the right one registers.
+  assert.equal(await registerPhone(process.env.RB_SIP, { username: 'anna', password: 'not-her-password' }), 403);
+  assert.equal(await registerPhone(process.env.RB_SIP, { username: 'anna', password: 'anna-desk-phone-1', userAgent: 'Yealink T46U' }), 200);
+
+  await page.reload();
+  await page.locator(`[data-testid=users] td[data-phone="${s.users.anna.id}"] .phone-state.on`, { hasText: 'registered (1)' }).waitFor();
+  assert.match(await page.locator(`[data-testid=users] td[data-phone="${s.users.anna.id}"]`).innerText(), /Yealink T46U/);
+  await page.goto(`${s.base}/#/board`);
+  await page.locator(`[data-testid=board-agents] tr[data-agent-id="${s.users.anna.id}"] .phone-state.on`).waitFor();
+  assert.match(await page.locator(`[data-testid=board-agents] tr[data-agent-id="${s.users.bert.id}"]`).innerText(), /no phone/);
 });
