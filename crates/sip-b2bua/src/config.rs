@@ -1,0 +1,51 @@
+//! [`B2buaConfig`]: who the B2BUA is on the wire and how it reads an inbound call.
+
+use chrono::{DateTime, Utc};
+use std::net::SocketAddr;
+
+/// Where the number a caller dialed is read from, tried in the configured order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DialedNumberSource {
+    /// The user part of the first (most recent) Diversion entry: the company number a
+    /// carrier forwarded from.
+    Diversion,
+    /// The user part of the To URI.
+    To,
+    /// The user part of the Request-URI (what the trunk sends us).
+    RequestUri,
+}
+
+/// Settings of one B2BUA.
+#[derive(Debug, Clone)]
+pub struct B2buaConfig {
+    /// The address we advertise in Via and Contact (the shell's public listening address).
+    pub advertised: SocketAddr,
+    /// The host of the From URIs of calls we place (`sip:+4930...@<domain>`).
+    pub domain: String,
+    /// Where the dialed number of an inbound call comes from, first usable wins.
+    pub dialed_number_from: Vec<DialedNumberSource>,
+    /// The wall-clock time of [`sip_core::Instant::ZERO`]: the routing engine decides working
+    /// hours on wall time, SIP timers run on instants; both derive from the one `now`.
+    pub wall_clock_origin: DateTime<Utc>,
+    /// Makes our tags, Call-IDs and branches unique across restarts and nodes. The crate has
+    /// no randomness of its own (it must stay deterministic under test), so the shell passes
+    /// a random value here.
+    pub instance: String,
+}
+
+impl B2buaConfig {
+    /// Defaults: dialed number from Diversion, then To, then the Request-URI.
+    pub fn new(advertised: SocketAddr, domain: &str, wall_clock_origin: DateTime<Utc>) -> Self {
+        B2buaConfig {
+            advertised,
+            domain: domain.to_owned(),
+            dialed_number_from: vec![
+                DialedNumberSource::Diversion,
+                DialedNumberSource::To,
+                DialedNumberSource::RequestUri,
+            ],
+            wall_clock_origin,
+            instance: "rb".to_owned(),
+        }
+    }
+}
