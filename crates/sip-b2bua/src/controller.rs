@@ -239,6 +239,9 @@ struct Session {
     started_at: Instant,
     answered_at: Option<Instant>,
     record: RecordDraft,
+    /// Routing ended the call; the session ends once routing's current outputs are done (so
+    /// the log entries that follow the terminal action still reach the record).
+    end_requested: bool,
 }
 
 /// The layer and the directory, passed down together.
@@ -401,6 +404,13 @@ impl B2bua {
             self.note(id, "no dialed number in the configured headers".to_owned());
             self.fail(id);
             self.reject_caller(now, layer, id, StatusCode::NOT_FOUND);
+            // Nothing was looked up or rung for this call, so no directory is needed.
+            let mut ctx = Ctx {
+                now,
+                layer,
+                directory: &NoDirectory,
+            };
+            self.end_session(&mut ctx, id);
         }
         id
     }
@@ -489,6 +499,7 @@ impl B2bua {
                 self.note(id, format!("outbound call refused: {refusal}"));
                 self.fail(id);
                 self.reject_caller(now, ctx.layer, id, StatusCode::FORBIDDEN);
+                self.end_session(&mut ctx, id);
             }
             Ok(decision) => {
                 if let Some(s) = self.sessions.get_mut(&id) {
@@ -497,7 +508,10 @@ impl B2bua {
                 let route = ctx
                     .directory
                     .trunk_route(&decision.number, &decision.caller_id);
-                self.call_external(&mut ctx, id, decision.number, &decision.caller_id, route);
+                let number = decision.number;
+                if !self.call_external(&mut ctx, id, number, &decision.caller_id, route) {
+                    self.end_session(&mut ctx, id);
+                }
             }
         }
         id
@@ -711,6 +725,7 @@ impl B2bua {
                 started_at: now,
                 answered_at: None,
                 record: RecordDraft::default(),
+                end_requested: false,
             },
         );
         id
@@ -809,6 +824,21 @@ impl B2bua {
             }
             self.execute(ctx, session, output.call, output.action, &mut queue);
         }
+        let ending: Vec<SessionId> = self
+            .sessions
+            .values()
+            .filter(|s| s.end_requested)
+            .map(|s| s.id)
+            .collect();
+        for session in ending {
+            self.end_session(ctx, session);
+        }
+    }
+
+    fn request_end(&mut self, session: SessionId) {
+        if let Some(s) = self.sessions.get_mut(&session) {
+            s.end_requested = true;
+        }
     }
 
     fn feed(
@@ -903,7 +933,7 @@ impl B2bua {
                             session,
                             StatusCode::TEMPORARILY_UNAVAILABLE,
                         );
-                        self.end_session(ctx, session);
+                        self.request_end(session);
                     }
                 }
             }
@@ -912,7 +942,9 @@ impl B2bua {
                     s.record.forwarded_to = Some(number.clone());
                 }
                 let route = ctx.directory.trunk_route(&number, &caller_id);
-                self.call_external(ctx, session, number, &caller_id, route);
+                if !self.call_external(ctx, session, number, &caller_id, route) {
+                    self.request_end(session);
+                }
             }
             Action::RecordVoicemail { mailbox } => {
                 // No media yet, so no voicemail: the caller hears "temporarily unavailable"
@@ -927,7 +959,7 @@ impl B2bua {
                     session,
                     StatusCode::TEMPORARILY_UNAVAILABLE,
                 );
-                self.end_session(ctx, session);
+                self.request_end(session);
             }
             Action::HangUp => {
                 // Routing logs the reason right after; look ahead so a number we do not
@@ -945,15 +977,6 @@ impl B2bua {
                             }
                         )
                 });
-                // Take the Ended log entry into the record before the session goes.
-                while let Some(next) = queue.front() {
-                    if next.call != call || !matches!(next.action, Action::Log { .. }) {
-                        break;
-                    }
-                    if let Some(next) = queue.pop_front() {
-                        self.execute(ctx, session, call, next.action, queue);
-                    }
-                }
                 let status = if no_route {
                     StatusCode::NOT_FOUND
                 } else {
@@ -967,7 +990,7 @@ impl B2bua {
                     self.hang_up_from(ctx, session, None);
                 } else {
                     self.reject_caller(ctx.now, ctx.layer, session, status);
-                    self.end_session(ctx, session);
+                    self.request_end(session);
                 }
             }
             Action::StartTimer { timer, at } => {
@@ -1021,7 +1044,8 @@ impl B2bua {
     }
 
     /// Calls an external number through a trunk (forward, fallback, outbound call). Without
-    /// a trunk the caller is answered 503 and the call fails.
+    /// a trunk the caller is answered 503, the call fails, and false says the session should
+    /// end.
     fn call_external(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -1029,7 +1053,7 @@ impl B2bua {
         number: String,
         caller_id: &str,
         route: Option<TrunkRoute>,
-    ) {
+    ) -> bool {
         let placed = route.and_then(|route| {
             self.place_leg(
                 ctx,
@@ -1048,8 +1072,8 @@ impl B2bua {
             self.note(session, format!("no trunk can reach {number}"));
             self.fail(session);
             self.reject_caller(ctx.now, ctx.layer, session, StatusCode::SERVICE_UNAVAILABLE);
-            self.end_session(ctx, session);
         }
+        placed.is_some()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -2003,6 +2027,19 @@ impl B2bua {
             let ack = dialog.ack_for_2xx(cseq, via);
             ctx.layer.send_stateless(destination, &ack.into());
         }
+    }
+}
+
+/// The directory of a call that ends before anything is looked up.
+struct NoDirectory;
+
+impl Directory for NoDirectory {
+    fn agent_contacts(&self, _agent: AgentId) -> Vec<crate::AgentContact> {
+        Vec::new()
+    }
+
+    fn trunk_route(&self, _number: &str, _caller_id: &str) -> Option<TrunkRoute> {
+        None
     }
 }
 
