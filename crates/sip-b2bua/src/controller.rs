@@ -318,7 +318,7 @@ impl B2bua {
     }
 
     fn next_id(&mut self) -> u64 {
-        self.next_id += 1;
+        self.next_id = self.next_id.wrapping_add(1);
         self.next_id
     }
 
@@ -383,8 +383,9 @@ impl B2bua {
             request,
             source,
         } = invite;
+        let unusable = unusable_invite(&request);
         let numbers = inbound_numbers(&request, &self.config.dialed_number_from);
-        let known = numbers.is_some();
+        let known = numbers.is_some() && unusable.is_none();
         let numbers = numbers.unwrap_or_else(|| InboundNumbers {
             caller: crate::identity::caller_of(&request),
             dialed: String::new(),
@@ -401,9 +402,16 @@ impl B2bua {
                 });
             }
         } else {
-            self.note(id, "no dialed number in the configured headers".to_owned());
+            let (note, status) = match unusable {
+                Some(problem) => (problem, StatusCode::BAD_REQUEST),
+                None => (
+                    "no dialed number in the configured headers",
+                    StatusCode::NOT_FOUND,
+                ),
+            };
+            self.note(id, note.to_owned());
             self.fail(id);
-            self.reject_caller(now, layer, id, StatusCode::NOT_FOUND);
+            self.reject_caller(now, layer, id, status);
             // Nothing was looked up or rung for this call, so no directory is needed.
             let mut ctx = Ctx {
                 now,
@@ -469,6 +477,7 @@ impl B2bua {
             request,
             source,
         } = invite;
+        let unusable = unusable_invite(&request);
         let dialed = number_of(&request.uri).unwrap_or_default();
         let decision = route_outbound(self.router.config(), agent, &dialed);
         let numbers = InboundNumbers {
@@ -494,6 +503,13 @@ impl B2bua {
             layer,
             directory,
         };
+        if let Some(problem) = unusable {
+            self.note(id, problem.to_owned());
+            self.fail(id);
+            self.reject_caller(now, ctx.layer, id, StatusCode::BAD_REQUEST);
+            self.end_session(&mut ctx, id);
+            return id;
+        }
         match decision {
             Err(refusal) => {
                 self.note(id, format!("outbound call refused: {refusal}"));
@@ -635,15 +651,10 @@ impl B2bua {
                 None => Some(TransactionEvent::TransportError { key }),
             },
             TransactionEvent::Terminated { key } => {
+                // A CANCEL can no longer match an ended INVITE transaction, so its entry goes
+                // whether or not the call goes on.
                 let client = self.client_txs.remove(&key).is_some();
-                let server = match self.server_invites.get(&key) {
-                    Some(session) if !self.sessions.contains_key(session) => {
-                        self.server_invites.remove(&key);
-                        true
-                    }
-                    Some(_) => true,
-                    None => false,
-                };
+                let server = self.server_invites.remove(&key).is_some();
                 (!client && !server).then_some(TransactionEvent::Terminated { key })
             }
         }
@@ -1552,10 +1563,10 @@ impl B2bua {
         let _ = ctx
             .layer
             .send_response(ctx.now, &pending.server_key, &pending.response);
+        // The intervals double from T1 and are capped at T2: T1, 2*T1, 4*T1 ... T2, T2.
         let t2 = ctx.layer.config().t2;
-        let wait = pending.interval;
-        pending.interval = (pending.interval * 2).min(t2);
-        let at = (ctx.now + wait).min(pending.give_up_at);
+        pending.interval = pending.interval.saturating_mul(2).min(t2);
+        let at = (ctx.now + pending.interval).min(pending.give_up_at);
         let seq = self.next_id();
         self.timers.insert((at, seq), TimerKind::Retransmit2xx(leg));
     }
@@ -1793,7 +1804,21 @@ impl B2bua {
         match request.method {
             Method::Bye => {
                 self.respond(ctx, &key, &request, StatusCode::OK);
-                self.hang_up_from(ctx, session, Some(leg));
+                let connected = match leg {
+                    LegRef::Caller(_) => true,
+                    LegRef::Placed(id) => {
+                        self.sessions.get(&session).and_then(|s| s.bridged) == Some(id)
+                    }
+                };
+                if connected {
+                    self.hang_up_from(ctx, session, Some(leg));
+                } else if let LegRef::Placed(id) = leg {
+                    // A leg that answered too late hangs up before our BYE reached it.
+                    if let Some(l) = self.legs.get_mut(&id) {
+                        l.state = LegState::Ended;
+                        self.dialogs.remove(&l.key);
+                    }
+                }
             }
             // Blind transfer is not built yet; say so rather than pretend.
             Method::Refer => self.respond(ctx, &key, &request, StatusCode::NOT_IMPLEMENTED),
@@ -1873,7 +1898,8 @@ impl B2bua {
         };
         let peer = match from {
             LegRef::Caller(_) => s.bridged.map(LegRef::Placed),
-            LegRef::Placed(_) => s.bridged.map(|_| LegRef::Caller(session)),
+            // Only the connected leg speaks for the callee side.
+            LegRef::Placed(id) => (s.bridged == Some(id)).then_some(LegRef::Caller(session)),
         };
         let destination = match peer {
             Some(LegRef::Caller(_)) => Some(s.caller.source),
@@ -2028,6 +2054,31 @@ impl B2bua {
             ctx.layer.send_stateless(destination, &ack.into());
         }
     }
+}
+
+/// Why an INVITE cannot start a call we could ever hang up properly: without a Contact
+/// there is no target for in-dialog requests (RFC 3261 §8.1.1.8), without a From tag no
+/// dialog. The transaction layer has checked the other mandatory headers already.
+fn unusable_invite(request: &Request) -> Option<&'static str> {
+    let has_contact = request
+        .headers
+        .typed::<Contact>()
+        .ok()
+        .flatten()
+        .is_some_and(|c| c.uri().is_some());
+    if !has_contact {
+        return Some("INVITE without a usable Contact");
+    }
+    let has_from_tag = request
+        .headers
+        .typed::<From>()
+        .ok()
+        .flatten()
+        .is_some_and(|f| f.tag().is_some());
+    if !has_from_tag {
+        return Some("INVITE without a From tag");
+    }
+    None
 }
 
 /// The directory of a call that ends before anything is looked up.

@@ -99,6 +99,10 @@ pub struct Ua {
     pub in_dialog: Vec<Request>,
     /// Our re-INVITE in progress: its key and CSeq, for the ACK of its 2xx.
     reinvite: Option<(TransactionKey, u32)>,
+    /// A provider that wants digest credentials (user, password) on INVITE: 407 first.
+    pub challenge: Option<(&'static str, &'static str)>,
+    /// Digest answers that checked out.
+    pub authenticated: usize,
     next_tag: u64,
 }
 
@@ -112,6 +116,7 @@ enum Scheduled {
 pub struct TestDirectory {
     pub contacts: HashMap<AgentId, Vec<AgentContact>>,
     pub trunk: Option<SocketAddr>,
+    pub trunk_credentials: Option<sip_core::digest::ClientCredentials>,
 }
 
 impl Directory for TestDirectory {
@@ -125,7 +130,7 @@ impl Directory for TestDirectory {
             uri: format!("sip:{number}@{trunk}").parse().ok()?,
             destination: Peer::udp(trunk),
             from_domain: "pbx.example".to_owned(),
-            credentials: None,
+            credentials: self.trunk_credentials.clone(),
         })
     }
 }
@@ -154,7 +159,10 @@ pub struct Sim {
     in_flight: BTreeMap<(Instant, usize), ()>,
     scheduled: BTreeMap<(Instant, u64), Scheduled>,
     seq: u64,
+    drop_rule: Option<DropRule>,
 }
+
+type DropRule = Box<dyn FnMut(&Datagram) -> bool>;
 
 impl Sim {
     /// Ringbase with these routing settings on a 10 ms network.
@@ -182,7 +190,13 @@ impl Sim {
             in_flight: BTreeMap::new(),
             scheduled: BTreeMap::new(),
             seq: 0,
+            drop_rule: None,
         }
+    }
+
+    /// Datagrams for which `rule` returns true are lost (they are still logged).
+    pub fn drop_when(&mut self, rule: impl FnMut(&Datagram) -> bool + 'static) {
+        self.drop_rule = Some(Box::new(rule));
     }
 
     pub fn add_ua(&mut self, name: &'static str, addr: &str, behaviour: Behaviour) -> usize {
@@ -201,6 +215,8 @@ impl Sim {
             dialog: None,
             in_dialog: Vec::new(),
             reinvite: None,
+            challenge: None,
+            authenticated: 0,
             next_tag: 0,
         });
         self.uas.len() - 1
@@ -341,6 +357,30 @@ impl Sim {
                 }
                 let tag = format!("{}-tag{}", u.name, u.next_tag);
                 u.next_tag += 1;
+                if let Some((user, password)) = u.challenge {
+                    match check_digest(&request, user, password) {
+                        Some(true) => u.authenticated += 1,
+                        Some(false) => {
+                            let r = request.make_response(StatusCode::FORBIDDEN, Some(&tag));
+                            u.layer.send_response(now, &key, &r).unwrap();
+                            return;
+                        }
+                        None => {
+                            let mut r = request.make_response(
+                                StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+                                Some(&tag),
+                            );
+                            r.headers.push(
+                                sip_proto::HeaderName::ProxyAuthenticate,
+                                format!(
+                                    "Digest realm=\"{REALM}\", nonce=\"{NONCE}\", qop=\"auth\", algorithm=MD5"
+                                ),
+                            );
+                            u.layer.send_response(now, &key, &r).unwrap();
+                            return;
+                        }
+                    }
+                }
                 let mut ringing = request.make_response(StatusCode::RINGING, Some(&tag));
                 ringing.headers.push_typed(&Contact::new(
                     format!("sip:{}@{}", u.name, u.addr).parse().unwrap(),
@@ -517,14 +557,18 @@ impl Sim {
             }
         }
         for (from, t) in sent {
-            self.in_flight
-                .insert((self.now + self.latency, self.log.len()), ());
-            self.log.push(Datagram {
+            let d = Datagram {
                 sent_at: self.now,
                 from,
                 to: t.destination.addr,
                 payload: t.payload,
-            });
+            };
+            let dropped = self.drop_rule.as_mut().is_some_and(|rule| rule(&d));
+            if !dropped {
+                self.in_flight
+                    .insert((self.now + self.latency, self.log.len()), ());
+            }
+            self.log.push(d);
         }
     }
 
@@ -653,6 +697,33 @@ impl Sim {
         assert_eq!(self.pbx.b2bua.active_calls(), 0, "calls left");
         assert_eq!(self.pbx.b2bua.active_legs(), 0, "legs left");
     }
+}
+
+const REALM: &str = "carrier.example";
+const NONCE: &str = "n0nce";
+
+/// `None` without Proxy-Authorization; otherwise whether its digest answer is right.
+fn check_digest(request: &Request, user: &str, password: &str) -> Option<bool> {
+    use sip_core::digest::{ha1, response, DigestAlgorithm, Qop};
+    use sip_proto::typed::{Credentials, ProxyAuthorization};
+    let ProxyAuthorization(credentials) = request.headers.typed().ok()??;
+    let Credentials::Digest(d) = credentials else {
+        return Some(false);
+    };
+    let qop = Qop {
+        nc: d.nc?,
+        cnonce: d.cnonce.as_deref()?,
+    };
+    let key = ha1(DigestAlgorithm::Md5, user, REALM, password);
+    let expected = response(
+        DigestAlgorithm::Md5,
+        &key,
+        NONCE,
+        Some(qop),
+        "INVITE",
+        &d.uri,
+    );
+    Some(d.username == user && d.nonce == NONCE && d.response == expected)
 }
 
 pub fn via(addr: SocketAddr, branch: &str) -> Via {

@@ -1,0 +1,261 @@
+//! Races, lost messages and odd peers: the B2BUA keeps every call's record exactly once and
+//! leaves nothing behind.
+
+mod common;
+
+use common::{ms, secs, Behaviour, Sim, CUSTOMER, LINE};
+use routing::AgentId;
+use sip_b2bua::CallStatus;
+use sip_core::digest::ClientCredentials;
+use sip_proto::Method;
+
+const SETTINGS: &str = r#"
+[[agents]]
+id = 101
+name = "Anna"
+
+[[agents]]
+id = 102
+name = "Ben"
+
+[[lines]]
+number = "+493012345678"
+name = "Sales"
+queue = "sales"
+
+[[queues]]
+name = "sales"
+strategy = "all_at_once"
+members = [101, 102]
+rings = 4
+no_answer = { action = "voicemail" }
+"#;
+
+#[test]
+fn anna_and_ben_answer_at_the_same_instant_ben_lost_and_gets_ack_then_bye() {
+    let mut sim = Sim::new(SETTINGS);
+    let trunk = sim.add_trunk(Behaviour::RingForever);
+    let anna = sim.add_phone(
+        "anna",
+        "192.0.2.21:5060",
+        101,
+        Behaviour::AnswerAfter(secs(3)),
+    );
+    let ben = sim.add_phone(
+        "ben",
+        "192.0.2.22:5060",
+        102,
+        Behaviour::AnswerAfter(secs(3)),
+    );
+
+    sim.call(trunk, CUSTOMER, LINE, &[]);
+    sim.run_for(secs(5));
+    // Anna's 200 was handled first: she is connected, Ben's 200 crossed our CANCEL.
+    assert!(sim.got(anna, "ACK"));
+    assert!(!sim.got(anna, "BYE"));
+    assert!(sim.got(ben, "CANCEL"));
+    assert!(sim.got(ben, "ACK"), "{:?}", sim.lines_to(ben));
+    assert!(
+        sim.got(ben, "BYE"),
+        "the late answer is hung up: {:?}",
+        sim.lines_to(ben)
+    );
+    assert_eq!(sim.count(trunk, "SIP/2.0 200"), 1);
+    sim.hang_up(trunk);
+    sim.run_for(secs(40));
+    let record = sim.the_record();
+    assert_eq!(record.agent, Some(AgentId(101)));
+    sim.assert_idle();
+}
+
+#[test]
+fn anna_has_a_desk_phone_and_a_softphone_both_ring_the_softphone_answers_the_desk_phone_stops() {
+    let mut sim = Sim::new(SETTINGS);
+    let trunk = sim.add_trunk(Behaviour::RingForever);
+    let desk = sim.add_phone("desk", "192.0.2.21:5060", 101, Behaviour::RingForever);
+    let soft = sim.add_phone(
+        "soft",
+        "192.0.2.31:5060",
+        101,
+        Behaviour::AnswerAfter(secs(2)),
+    );
+
+    sim.call(trunk, CUSTOMER, LINE, &[]);
+    sim.run_for(secs(4));
+    assert!(sim.got(desk, "INVITE"));
+    assert!(sim.got(soft, "INVITE"));
+    assert!(sim.got(desk, "CANCEL"));
+    assert!(!sim.got(soft, "CANCEL"));
+    sim.hang_up(trunk);
+    sim.run_for(secs(40));
+    assert_eq!(sim.the_record().agent, Some(AgentId(101)));
+    sim.assert_idle();
+}
+
+#[test]
+fn the_callers_ack_is_lost_200_is_retransmitted_at_rfc_3261_intervals_then_both_legs_end() {
+    let mut sim = Sim::new(SETTINGS);
+    let trunk = sim.add_trunk(Behaviour::RingForever);
+    let anna = sim.add_phone(
+        "anna",
+        "192.0.2.21:5060",
+        101,
+        Behaviour::AnswerAfter(secs(1)),
+    );
+    let trunk_addr = sim.uas[trunk].addr;
+    sim.drop_when(move |d| d.from == trunk_addr && d.start_line().starts_with("ACK"));
+
+    sim.call(trunk, CUSTOMER, LINE, &[]);
+    sim.run_for(secs(40));
+    let oks: Vec<u64> = sim
+        .sent_to(trunk)
+        .into_iter()
+        .filter(|(_, l)| l.starts_with("SIP/2.0 200"))
+        .map(|(t, _)| t)
+        .collect();
+    let first = oks[0];
+    let gaps: Vec<u64> = oks.iter().map(|t| t - first).collect();
+    // T1 = 500 ms doubling to T2 = 4 s (§13.3.1.4), given up after 64*T1 = 32 s.
+    assert_eq!(
+        gaps,
+        [0, 500, 1_500, 3_500, 7_500, 11_500, 15_500, 19_500, 23_500, 27_500, 31_500]
+    );
+    let bye_anna: Vec<u64> = sim
+        .sent_to(anna)
+        .into_iter()
+        .filter(|(_, l)| l.starts_with("BYE"))
+        .map(|(t, _)| t)
+        .collect();
+    assert_eq!(bye_anna, [first + 32_000]);
+    assert!(sim.got(trunk, "BYE"));
+    let record = sim.the_record();
+    assert_eq!(record.status, CallStatus::Answered);
+    assert!(record
+        .notes
+        .iter()
+        .any(|n| n.contains("never acknowledged")));
+    assert_eq!(ms(sim.now), 40_000);
+}
+
+#[test]
+fn the_provider_asks_for_credentials_the_outbound_call_answers_the_407_once() {
+    let mut sim = Sim::new(SETTINGS);
+    let trunk = sim.add_trunk(Behaviour::AnswerAfter(secs(1)));
+    sim.uas[trunk].challenge = Some(("acct42", "s3cret"));
+    sim.pbx.directory.trunk_credentials = Some(ClientCredentials {
+        username: "acct42".to_owned(),
+        password: "s3cret".to_owned(),
+    });
+    let anna = sim.add_phone("anna", "192.0.2.21:5060", 101, Behaviour::RingForever);
+
+    sim.call(anna, "101", "+4917612345678", &[]);
+    sim.run_for(secs(3));
+    assert_eq!(sim.count(trunk, "INVITE"), 2, "{:?}", sim.lines_to(trunk));
+    assert_eq!(sim.uas[trunk].authenticated, 1);
+    assert_eq!(sim.uas[anna].finals[0].status.as_u16(), 200);
+    sim.hang_up(anna);
+    sim.run_for(secs(40));
+    assert_eq!(sim.the_record().status, CallStatus::Answered);
+    sim.assert_idle();
+}
+
+#[test]
+fn the_provider_refuses_our_credentials_the_phone_gets_403_record_failed() {
+    let mut sim = Sim::new(SETTINGS);
+    let trunk = sim.add_trunk(Behaviour::AnswerAfter(secs(1)));
+    sim.uas[trunk].challenge = Some(("acct42", "s3cret"));
+    sim.pbx.directory.trunk_credentials = Some(ClientCredentials {
+        username: "acct42".to_owned(),
+        password: "wrong".to_owned(),
+    });
+    let anna = sim.add_phone("anna", "192.0.2.21:5060", 101, Behaviour::RingForever);
+
+    sim.call(anna, "101", "+4917612345678", &[]);
+    sim.run_for(secs(3));
+    assert_eq!(sim.uas[anna].finals[0].status.as_u16(), 403);
+    assert_eq!(sim.the_record().status, CallStatus::Failed);
+    sim.run_for(secs(40));
+    sim.assert_idle();
+}
+
+#[test]
+fn a_phone_that_is_gone_is_given_up_by_the_ring_timer_and_forgotten_after_timer_b() {
+    let mut sim = Sim::new(SETTINGS);
+    let trunk = sim.add_trunk(Behaviour::RingForever);
+    let anna = sim.add_phone("anna", "192.0.2.21:5060", 101, Behaviour::RingForever);
+    // Ben's phone is registered but gone: nothing reaches it.
+    let ben = sim.add_phone("ben", "192.0.2.22:5060", 102, Behaviour::RingForever);
+    let ben_addr = sim.uas[ben].addr;
+    sim.drop_when(move |d| d.to == ben_addr);
+
+    sim.call(trunk, CUSTOMER, LINE, &[]);
+    sim.run_for(secs(19));
+    // Routing's ring timer (4 rings = 20 s) ends the offer; then voicemail (480).
+    assert!(sim.got(anna, "INVITE"));
+    assert!(sim.uas[trunk].finals.is_empty());
+    sim.run_for(secs(2));
+    assert!(sim.got(anna, "CANCEL"));
+    assert_eq!(sim.uas[trunk].finals[0].status.as_u16(), 480);
+    sim.run_for(secs(60));
+    assert_eq!(sim.the_record().status, CallStatus::Missed);
+    sim.assert_idle();
+}
+
+#[test]
+fn an_invite_without_contact_is_refused_400_and_still_logged() {
+    let mut sim = Sim::new(SETTINGS);
+    let trunk = sim.add_trunk(Behaviour::RingForever);
+    sim.call(trunk, CUSTOMER, LINE, &[]);
+    // Remove the Contact before it leaves: rebuild the INVITE by hand.
+    let (_, mut invite) = sim.uas[trunk].outgoing.clone().unwrap();
+    invite.headers.remove(&sip_proto::HeaderName::Contact);
+    let branch_via = common::via(sim.uas[trunk].addr, "z9hG4bKnocontact");
+    invite.headers.remove(&sip_proto::HeaderName::Via);
+    invite.headers.push_front_typed(&branch_via);
+    invite
+        .headers
+        .set(sip_proto::HeaderName::CallId, "no-contact-call".to_owned());
+    let now = sim.now;
+    let pbx = sip_core::Peer::udp(sim.pbx.addr);
+    let key = sim.uas[trunk]
+        .layer
+        .send_request(now, invite.clone(), pbx)
+        .unwrap();
+    sim.uas[trunk].outgoing = Some((key, invite));
+    sim.run_for(secs(1));
+    assert!(sim.got(trunk, "SIP/2.0 400"));
+    // The proper INVITE sent first is routed too (nobody is registered: voicemail, 480).
+    let refused: Vec<_> = sim
+        .pbx
+        .records
+        .iter()
+        .filter(|r| r.notes.iter().any(|n| n.contains("Contact")))
+        .collect();
+    assert_eq!(refused.len(), 1, "{:#?}", sim.pbx.records);
+    assert_eq!(refused[0].status, CallStatus::Failed);
+    assert_eq!(sim.pbx.records.len(), 2, "one record per call");
+}
+
+#[test]
+fn a_bye_for_a_dialog_we_do_not_know_goes_back_to_the_shell() {
+    let mut sim = Sim::new(SETTINGS);
+    let trunk = sim.add_trunk(Behaviour::RingForever);
+    let _anna = sim.add_phone(
+        "anna",
+        "192.0.2.21:5060",
+        101,
+        Behaviour::AnswerAfter(secs(1)),
+    );
+    sim.call(trunk, CUSTOMER, LINE, &[]);
+    sim.run_for(secs(3));
+    sim.hang_up(trunk);
+    sim.run_for(secs(1));
+    // The same BYE again (a new transaction): the call is gone, so it is not ours.
+    sim.hang_up(trunk);
+    sim.run_for(secs(1));
+    assert!(sim.pbx.unhandled.iter().any(|e| matches!(
+        e,
+        sip_core::TransactionEvent::Request { request, .. } if request.method == Method::Bye
+    )));
+    assert_eq!(sim.pbx.records.len(), 1);
+}
