@@ -194,6 +194,9 @@ struct OutLeg {
     answer: Option<Response>,
     /// The ACK we sent for the 2xx, sent again for each retransmitted 2xx.
     ack: Option<Request>,
+    /// Late offer (the caller's INVITE had no SDP): the phone's 2xx carries the offer, the
+    /// caller's ACK the answer, so our ACK waits for the caller's.
+    ack_held: bool,
     credentials: Option<ClientCredentials>,
     auth_tried: bool,
     final_status: Option<StatusCode>,
@@ -598,7 +601,7 @@ impl B2bua {
                 });
                 match ours {
                     Some(leg) => {
-                        self.on_ack(&leg, &request);
+                        self.on_ack(&mut ctx, &leg, &request);
                         None
                     }
                     None => Some(TransactionEvent::Ack {
@@ -1156,6 +1159,7 @@ impl B2bua {
                 dialog: None,
                 answer: None,
                 ack: None,
+                ack_held: false,
                 credentials,
                 auth_tried: false,
                 final_status: None,
@@ -1191,6 +1195,12 @@ impl B2bua {
         let Some(mut l) = self.legs.remove(&leg) else {
             return;
         };
+        if l.ack_held {
+            // A 2xx must be ACKed before the BYE, answer or not (§13.2.2.4).
+            if let Some(ack) = &l.ack {
+                ctx.layer.send_stateless(l.destination, &ack.clone().into());
+            }
+        }
         self.dialogs.remove(&l.key);
         self.retransmits.remove(&l.key);
         self.pairs.remove_leg(&l.key);
@@ -1395,18 +1405,26 @@ impl B2bua {
         let (session, target) = (l.session, l.target.clone());
         let via = self.our_via(destination);
         let ack = dialog.ack_for_2xx(cseq, via);
-        ctx.layer.send_stateless(destination, &ack.clone().into());
-        if let Some(l) = self.legs.get_mut(&leg) {
-            l.dialog = Some(dialog);
-            l.ack = Some(ack);
-            l.answer = Some(response);
-            l.state = LegState::Answered;
-        }
         let wanted = !was_cancelling
             && self
                 .sessions
                 .get(&session)
                 .is_some_and(|s| s.bridged.is_none() && !s.caller.final_sent);
+        let late_offer = self
+            .sessions
+            .get(&session)
+            .is_some_and(|s| s.caller.invite.body.is_empty());
+        let hold_ack = wanted && late_offer;
+        if !hold_ack {
+            ctx.layer.send_stateless(destination, &ack.clone().into());
+        }
+        if let Some(l) = self.legs.get_mut(&leg) {
+            l.dialog = Some(dialog);
+            l.ack = Some(ack);
+            l.ack_held = hold_ack;
+            l.answer = Some(response);
+            l.state = LegState::Answered;
+        }
         if !wanted {
             // Answered after losing (its CANCEL crossed the 200) or after the call ended.
             self.bye_leg(ctx, leg);
@@ -1439,7 +1457,7 @@ impl B2bua {
         if !response.status.is_success() {
             return;
         }
-        if let Some(l) = self.legs.get(&leg) {
+        if let Some(l) = self.legs.get(&leg).filter(|l| !l.ack_held) {
             if let Some(ack) = &l.ack {
                 ctx.layer.send_stateless(l.destination, &ack.clone().into());
             }
@@ -1571,14 +1589,49 @@ impl B2bua {
         self.timers.insert((at, seq), TimerKind::Retransmit2xx(leg));
     }
 
-    fn on_ack(&mut self, leg: &LegKey, ack: &Request) {
+    fn on_ack(&mut self, ctx: &mut Ctx<'_>, leg: &LegKey, ack: &Request) {
         let cseq = ack.headers.typed::<CSeq>().ok().flatten().map(|c| c.seq);
+        if let Some(LegRef::Caller(session)) = self.dialogs.get(leg).copied() {
+            self.release_held_ack(ctx, session, cseq, ack);
+        }
         if self
             .retransmits
             .get(leg)
             .is_some_and(|p| Some(p.cseq) == cseq)
         {
             self.retransmits.remove(leg);
+        }
+    }
+
+    /// The caller's ACK to our 200 carries the SDP answer of a late-offer call: it goes to
+    /// the connected phone in our ACK.
+    fn release_held_ack(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        session: SessionId,
+        cseq: Option<u32>,
+        caller_ack: &Request,
+    ) {
+        let Some(s) = self.sessions.get(&session) else {
+            return;
+        };
+        let invite_cseq = s.caller.invite.headers.typed::<CSeq>().ok().flatten();
+        if cseq.is_none() || cseq != invite_cseq.map(|c| c.seq) {
+            return;
+        }
+        let Some(leg) = s.bridged else {
+            return;
+        };
+        let Some(l) = self.legs.get_mut(&leg).filter(|l| l.ack_held) else {
+            return;
+        };
+        l.ack_held = false;
+        if let Some(ack) = l.ack.as_mut() {
+            if !caller_ack.body.is_empty() {
+                let content_type = caller_ack.headers.typed::<ContentType>().ok().flatten();
+                ack.set_body(caller_ack.body.clone(), content_type.as_ref());
+            }
+            ctx.layer.send_stateless(l.destination, &ack.clone().into());
         }
     }
 

@@ -259,3 +259,30 @@ fn a_bye_for_a_dialog_we_do_not_know_goes_back_to_the_shell() {
     )));
     assert_eq!(sim.pbx.records.len(), 1);
 }
+
+#[test]
+fn a_trunk_that_sends_no_sdp_in_the_invite_gets_the_phones_offer_and_its_ack_answer_reaches_the_phone(
+) {
+    let mut sim = Sim::new(SETTINGS);
+    let trunk = sim.add_trunk(Behaviour::RingForever);
+    sim.uas[trunk].late_offer = true;
+    let anna = sim.add_phone(
+        "anna",
+        "192.0.2.21:5060",
+        101,
+        Behaviour::AnswerAfter(secs(1)),
+    );
+
+    sim.call(trunk, CUSTOMER, LINE, &[]);
+    sim.run_for(secs(3));
+    assert!(sim.first_to(anna, "INVITE").body().is_empty());
+    let offer = sim.first_to(trunk, "SIP/2.0 200");
+    assert_eq!(String::from_utf8_lossy(offer.body()), sim.uas[anna].sdp);
+    let ack = sim.first_to(anna, "ACK");
+    assert_eq!(String::from_utf8_lossy(ack.body()), sim.uas[trunk].sdp);
+    assert_eq!(sim.count(anna, "ACK"), 1);
+    sim.hang_up(trunk);
+    sim.run_for(secs(40));
+    assert_eq!(sim.the_record().status, CallStatus::Answered);
+    sim.assert_idle();
+}

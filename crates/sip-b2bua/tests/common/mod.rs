@@ -103,6 +103,8 @@ pub struct Ua {
     pub challenge: Option<(&'static str, &'static str)>,
     /// Digest answers that checked out.
     pub authenticated: usize,
+    /// Calls without SDP in the INVITE (late offer): the SDP answer goes in the ACK.
+    pub late_offer: bool,
     next_tag: u64,
 }
 
@@ -217,6 +219,7 @@ impl Sim {
             reinvite: None,
             challenge: None,
             authenticated: 0,
+            late_offer: false,
             next_tag: 0,
         });
         self.uas.len() - 1
@@ -276,9 +279,13 @@ impl Sim {
         for (name, value) in extra {
             builder = builder.raw_header(sip_proto::HeaderName::new(name), value.to_string());
         }
-        let request = builder
-            .body(Bytes::from(u.sdp.clone()), ContentType::sdp())
-            .build();
+        let request = if u.late_offer {
+            builder.build()
+        } else {
+            builder
+                .body(Bytes::from(u.sdp.clone()), ContentType::sdp())
+                .build()
+        };
         let key = u
             .layer
             .send_request(self.now, request.clone(), Peer::udp(pbx))
@@ -441,7 +448,10 @@ impl Sim {
                     let dialog = Dialog::from_uac(&invite, &response).unwrap();
                     let branch = format!("z9hG4bK{}ack{}", u.name, u.next_tag);
                     u.next_tag += 1;
-                    let ack = dialog.ack_for_2xx(1, via(u.addr, &branch));
+                    let mut ack = dialog.ack_for_2xx(1, via(u.addr, &branch));
+                    if u.late_offer {
+                        ack.set_body(Bytes::from(u.sdp.clone()), Some(&ContentType::sdp()));
+                    }
                     u.layer.send_stateless(pbx, &ack.into());
                     u.dialog = Some(dialog);
                 }
