@@ -65,8 +65,46 @@ impl MaskingCache {
 
 const NUMBER_KEYS: [&str; 3] = ["e164", "raw", "number"];
 
-/// Masks every string under a number key, at any depth.
+/// Masks every string under a number key, at any depth, and every copy of those numbers inside
+/// other strings of the same document: a lead's title "Missed call from +49170…" or a note
+/// that quotes the caller's number must not give away what the number keys hide.
 pub fn mask_numbers(value: &mut serde_json::Value, rule: &MaskRule) {
+    let mut numbers = Vec::new();
+    collect_numbers(value, &mut numbers);
+    // Longest first, so "+4930123" inside "+4930123456" is not replaced before the whole.
+    numbers.sort_by_key(|n: &String| std::cmp::Reverse(n.len()));
+    numbers.dedup();
+    let replacements: Vec<(String, String)> = numbers
+        .into_iter()
+        .filter(|n| n.chars().filter(char::is_ascii_digit).count() >= 3)
+        .map(|n| {
+            let masked = rule.apply(&n);
+            (n, masked)
+        })
+        .collect();
+    mask_in_place(value, rule, &replacements);
+}
+
+fn collect_numbers(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                match v {
+                    serde_json::Value::String(s) if NUMBER_KEYS.contains(&key.as_str()) => {
+                        if !s.is_empty() {
+                            out.push(s.clone());
+                        }
+                    }
+                    _ => collect_numbers(v, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_numbers(v, out)),
+        _ => {}
+    }
+}
+
+fn mask_in_place(value: &mut serde_json::Value, rule: &MaskRule, numbers: &[(String, String)]) {
     match value {
         serde_json::Value::Object(map) => {
             for (key, v) in map.iter_mut() {
@@ -74,11 +112,59 @@ pub fn mask_numbers(value: &mut serde_json::Value, rule: &MaskRule) {
                     serde_json::Value::String(s) if NUMBER_KEYS.contains(&key.as_str()) => {
                         *s = rule.apply(s);
                     }
-                    _ => mask_numbers(v, rule),
+                    serde_json::Value::String(s) => mask_copies(s, numbers),
+                    _ => mask_in_place(v, rule, numbers),
                 }
             }
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| mask_numbers(v, rule)),
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| mask_in_place(v, rule, numbers)),
         _ => {}
+    }
+}
+
+fn mask_copies(text: &mut String, numbers: &[(String, String)]) {
+    for (number, masked) in numbers {
+        if text.contains(number.as_str()) {
+            *text = text.replace(number.as_str(), masked);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numbers_under_number_keys_and_their_copies_in_text_are_masked() {
+        let mut lead = json!({
+            "id": 7,
+            "title": "Missed call from +4917012345678",
+            "phones": [{"e164": "+4917012345678", "raw": "0170 12345678"}],
+            "notes": "called back on 0170 12345678, no answer",
+            "created_at": "2026-11-21T09:00:00Z"
+        });
+        mask_numbers(&mut lead, &MaskRule::Full);
+        let text = lead.to_string();
+        assert!(!text.contains("12345678"), "{text}");
+        assert_eq!(
+            lead["created_at"], "2026-11-21T09:00:00Z",
+            "other strings untouched"
+        );
+        assert_eq!(lead["id"], 7);
+
+        let mut lead = json!({
+            "title": "Missed call from +4917012345678",
+            "phones": [{"e164": "+4917012345678"}]
+        });
+        let first = MaskRule::First { count: 6 };
+        mask_numbers(&mut lead, &first);
+        assert_eq!(lead["phones"][0]["e164"], first.apply("+4917012345678"));
+        assert_eq!(
+            lead["title"],
+            format!("Missed call from {}", first.apply("+4917012345678"))
+        );
     }
 }

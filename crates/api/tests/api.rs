@@ -633,6 +633,23 @@ async fn masked_roles_never_see_a_whole_number() {
         .json;
     assert_eq!(card["number"], "******23456");
     assert!(!card.to_string().contains("+4930123456"), "{card}");
+
+    // A missed call from an unknown number creates a lead titled with the number: the title is
+    // masked like the number itself, wherever the masked role reads it.
+    let logged = app
+        .post(
+            "/api/v1/calls",
+            &app.admin,
+            json!({"direction": "incoming", "remote": "+49 170 7654321",
+                   "started_at": "2026-11-21T09:00:00Z", "ended_at": "2026-11-21T09:00:20Z",
+                   "status": "missed", "idempotency_key": "mask-1"}),
+        )
+        .await;
+    assert!(logged.status.is_success(), "{:?}", logged.json);
+    let leads = app.get("/api/v1/leads", &agent).await.json;
+    assert_eq!(leads["items"][0]["phones"][0]["e164"], "******7654321");
+    assert_eq!(leads["items"][0]["title"], "Missed call from ******7654321");
+    assert!(!leads.to_string().contains("+491707654321"), "{leads}");
 }
 
 #[tokio::test]
