@@ -47,3 +47,8 @@ cargo test --workspace --locked 2>&1 | tee target/test-output.txt
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1); if ($i ~ /^ignored;?$/) s += $(i-1) } }
      END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' target/test-output.txt
+
+# The web app in a real browser: Debian's chromium driven by playwright-core (installed from
+# Debian's packages and the npm registry when missing; no browser download).
+log "browser tests"
+scripts/browser-tests.sh
