@@ -136,6 +136,8 @@ enum TimerKind {
         timer: TimerId,
     },
     Retransmit2xx(LegKey),
+    /// A cancelled leg whose INVITE never got a final response is given up (§9.1).
+    GiveUpCancelled(LegId),
 }
 
 #[derive(Debug, Clone)]
@@ -687,6 +689,15 @@ impl B2bua {
                     self.run_routing(&mut ctx, outputs);
                 }
                 TimerKind::Retransmit2xx(leg) => self.retransmit_2xx(&mut ctx, leg),
+                TimerKind::GiveUpCancelled(leg) => {
+                    if self
+                        .legs
+                        .get(&leg)
+                        .is_some_and(|l| l.state == LegState::Cancelling)
+                    {
+                        self.on_leg_failed(&mut ctx, leg, StatusCode::REQUEST_TIMEOUT);
+                    }
+                }
             }
         }
     }
@@ -1184,6 +1195,12 @@ impl B2bua {
                 if let Ok(Some(cancel)) = ctx.layer.cancel(ctx.now, &key) {
                     self.client_txs.insert(cancel, ClientTx::Teardown);
                 }
+                // §9.1: no final response 64*T1 after the CANCEL (a phone that lost it, a
+                // broken peer) and the INVITE counts as cancelled; the leg is forgotten.
+                let at = ctx.now + ctx.layer.config().timeout();
+                let seq = self.next_id();
+                self.timers
+                    .insert((at, seq), TimerKind::GiveUpCancelled(leg));
             }
             LegState::Answered | LegState::Bridged => self.bye_leg(ctx, leg),
             LegState::Cancelling | LegState::Ended => {}

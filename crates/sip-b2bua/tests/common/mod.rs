@@ -105,12 +105,28 @@ pub struct Ua {
     pub authenticated: usize,
     /// Calls without SDP in the INVITE (late offer): the SDP answer goes in the ACK.
     pub late_offer: bool,
+    /// Call-IDs whose 2xx has been ACKed.
+    acked: Vec<String>,
     next_tag: u64,
 }
 
 enum Scheduled {
-    Answer { ua: usize, key: TransactionKey },
-    Busy { ua: usize, key: TransactionKey },
+    Answer {
+        ua: usize,
+        key: TransactionKey,
+    },
+    Busy {
+        ua: usize,
+        key: TransactionKey,
+    },
+    /// A phone retransmits its 200 until the ACK, as RFC 3261 §13.3.1.4 asks.
+    Resend2xx {
+        ua: usize,
+        key: TransactionKey,
+        response: Box<Response>,
+        interval: Duration,
+        deadline: Instant,
+    },
 }
 
 /// The embedder's knowledge, for tests: who is registered where, and one trunk.
@@ -201,6 +217,11 @@ impl Sim {
         self.drop_rule = Some(Box::new(rule));
     }
 
+    /// Stops losing datagrams.
+    pub fn deliver_everything(&mut self) {
+        self.drop_rule = None;
+    }
+
     pub fn add_ua(&mut self, name: &'static str, addr: &str, behaviour: Behaviour) -> usize {
         self.uas.push(Ua {
             name,
@@ -220,6 +241,7 @@ impl Sim {
             challenge: None,
             authenticated: 0,
             late_offer: false,
+            acked: Vec::new(),
             next_tag: 0,
         });
         self.uas.len() - 1
@@ -298,7 +320,21 @@ impl Sim {
         let now = self.now;
         let u = &mut self.uas[ua];
         let (key, _) = u.outgoing.clone().expect("no call to cancel");
-        u.layer.cancel(now, &key).unwrap();
+        // Err or None: the call ended or was answered meanwhile.
+        let _ = u.layer.cancel(now, &key);
+    }
+
+    /// `ua` ends its call whatever state it is in: BYE when connected, else CANCEL.
+    pub fn give_up(&mut self, ua: usize) {
+        let connected = self.uas[ua]
+            .dialog
+            .as_ref()
+            .is_some_and(|d| d.state == sip_core::dialog::DialogState::Confirmed);
+        if connected {
+            self.hang_up(ua);
+        } else if self.uas[ua].outgoing.is_some() {
+            self.cancel(ua);
+        }
     }
 
     /// `ua` hangs up its connected call (BYE).
@@ -354,12 +390,12 @@ impl Sim {
                         let _ = dialog.on_request(&request);
                     }
                     u.in_dialog.push(request);
-                    u.layer.send_response(now, &key, &ok).unwrap();
+                    let _ = u.layer.send_response(now, &key, &ok);
                     return;
                 }
                 if request.method != Method::Invite {
                     let r = request.make_response(StatusCode::OK, Some("x"));
-                    u.layer.send_response(now, &key, &r).unwrap();
+                    let _ = u.layer.send_response(now, &key, &r);
                     return;
                 }
                 let tag = format!("{}-tag{}", u.name, u.next_tag);
@@ -369,7 +405,7 @@ impl Sim {
                         Some(true) => u.authenticated += 1,
                         Some(false) => {
                             let r = request.make_response(StatusCode::FORBIDDEN, Some(&tag));
-                            u.layer.send_response(now, &key, &r).unwrap();
+                            let _ = u.layer.send_response(now, &key, &r);
                             return;
                         }
                         None => {
@@ -383,7 +419,7 @@ impl Sim {
                                     "Digest realm=\"{REALM}\", nonce=\"{NONCE}\", qop=\"auth\", algorithm=MD5"
                                 ),
                             );
-                            u.layer.send_response(now, &key, &r).unwrap();
+                            let _ = u.layer.send_response(now, &key, &r);
                             return;
                         }
                     }
@@ -392,7 +428,7 @@ impl Sim {
                 ringing.headers.push_typed(&Contact::new(
                     format!("sip:{}@{}", u.name, u.addr).parse().unwrap(),
                 ));
-                u.layer.send_response(now, &key, &ringing).unwrap();
+                let _ = u.layer.send_response(now, &key, &ringing);
                 u.incoming.push((key.clone(), request, tag, false));
                 let behaviour = u.behaviour;
                 self.seq += 1;
@@ -415,7 +451,7 @@ impl Sim {
                 ..
             } => {
                 let ok = request.make_response(StatusCode::OK, Some("c"));
-                u.layer.send_response(now, &key, &ok).unwrap();
+                let _ = u.layer.send_response(now, &key, &ok);
                 if let Some(invite) = invite {
                     if let Some(entry) = u.incoming.iter_mut().find(|e| e.0 == invite && !e.3) {
                         entry.3 = true;
@@ -424,6 +460,11 @@ impl Sim {
                             .make_response(StatusCode::REQUEST_TERMINATED, Some(&entry.2));
                         let _ = u.layer.send_response(now, &invite, &terminated);
                     }
+                }
+            }
+            TransactionEvent::Ack { request, .. } => {
+                if let Ok(Some(call_id)) = request.headers.typed::<sip_proto::typed::CallId>() {
+                    u.acked.push(call_id.0);
                 }
             }
             TransactionEvent::Response { key, response } => {
@@ -464,6 +505,38 @@ impl Sim {
         let now = self.now;
         let answer = matches!(action, Scheduled::Answer { .. });
         match action {
+            Scheduled::Resend2xx {
+                ua,
+                key,
+                response,
+                interval,
+                deadline,
+            } => {
+                let u = &mut self.uas[ua];
+                let call_id = response
+                    .headers
+                    .typed::<sip_proto::typed::CallId>()
+                    .ok()
+                    .flatten()
+                    .map(|c| c.0)
+                    .unwrap_or_default();
+                if u.acked.contains(&call_id) || now >= deadline {
+                    return;
+                }
+                let _ = u.layer.send_response(now, &key, &response);
+                let interval = (interval * 2).min(Duration::from_secs(4));
+                self.seq += 1;
+                self.scheduled.insert(
+                    (now + interval, self.seq),
+                    Scheduled::Resend2xx {
+                        ua,
+                        key,
+                        response,
+                        interval,
+                        deadline,
+                    },
+                );
+            }
             Scheduled::Answer { ua, key } | Scheduled::Busy { ua, key } => {
                 let u = &mut self.uas[ua];
                 let Some(entry) = u.incoming.iter_mut().find(|e| e.0 == key) else {
@@ -481,6 +554,18 @@ impl Sim {
                     ok.set_body(Bytes::from(u.sdp.clone()), Some(&ContentType::sdp()));
                     if u.layer.send_response(now, &key, &ok).is_ok() {
                         u.dialog = Dialog::from_uas(&request, &tag, contact, true).ok();
+                        self.seq += 1;
+                        let half_second = Duration::from_millis(500);
+                        self.scheduled.insert(
+                            (now + half_second, self.seq),
+                            Scheduled::Resend2xx {
+                                ua,
+                                key,
+                                response: Box::new(ok),
+                                interval: half_second,
+                                deadline: now + Duration::from_secs(32),
+                            },
+                        );
                     }
                 } else {
                     let busy = request.make_response(StatusCode::BUSY_HERE, Some(&tag));
