@@ -36,4 +36,6 @@ entity_id!(
     DeviceId,
     WebhookId,
     WebhookDeliveryId,
+    /// A task or call back (issue 5's after-call form).
+    TaskId,
 );

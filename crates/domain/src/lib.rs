@@ -6,6 +6,7 @@
 //! - `crm`: companies, contacts, leads, deals; phones and emails.
 //! - `telephony`: sources, lines (our numbers) and their lead rules, call records.
 //! - `timeline`: what appears on a contact's, lead's or deal's timeline.
+//! - `task`: tasks and call backs on a contact, lead or deal, assigned to an employee.
 //! - `access`: API keys, bridge devices, webhooks, number masking per role.
 //! - [`validation`]: the error every input type returns, naming the offending field.
 //!
@@ -15,6 +16,7 @@ mod access;
 mod crm;
 mod ids;
 mod people;
+mod task;
 mod telephony;
 mod timeline;
 pub mod validation;
@@ -23,6 +25,7 @@ pub use access::*;
 pub use crm::*;
 pub use ids::*;
 pub use people::*;
+pub use task::*;
 pub use telephony::*;
 pub use timeline::*;
 pub use validation::{FieldError, Validate};

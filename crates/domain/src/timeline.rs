@@ -45,6 +45,8 @@ pub enum TimelineKind {
     Call,
     Note,
     LeadCreated,
+    /// A task or call back was created on this subject; the text is its title.
+    TaskCreated,
 }
 
 impl TimelineKind {
@@ -53,6 +55,7 @@ impl TimelineKind {
             TimelineKind::Call => "call",
             TimelineKind::Note => "note",
             TimelineKind::LeadCreated => "lead_created",
+            TimelineKind::TaskCreated => "task_created",
         }
     }
 
@@ -61,6 +64,7 @@ impl TimelineKind {
             TimelineKind::Call,
             TimelineKind::Note,
             TimelineKind::LeadCreated,
+            TimelineKind::TaskCreated,
         ]
         .into_iter()
         .find(|v| v.as_str() == s)

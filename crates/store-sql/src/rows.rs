@@ -83,6 +83,9 @@ macro_rules! columns {
     (timeline) => {
         "id, subject_kind, subject_id, kind, at, call_id, author_id, text"
     };
+    (task) => {
+        "id, title, kind, subject_kind, subject_id, due_at, assignee_id, created_by, call_id, created_at, done_at"
+    };
     (webhook) => {
         "id, url, events, secret, active, created_at"
     };
@@ -289,6 +292,24 @@ pub(crate) fn timeline(row: &AnyRow) -> RowResult<TimelineEntry> {
         call_id: opt_id(row, "call_id")?.map(CallId),
         author_id: opt_id(row, "author_id")?.map(UserId),
         text: get(row, "text")?,
+    })
+}
+
+pub(crate) fn task(row: &AnyRow) -> RowResult<Task> {
+    let kind: String = get(row, "subject_kind")?;
+    let id: i64 = get(row, "subject_id")?;
+    Ok(Task {
+        id: TaskId(get(row, "id")?),
+        title: get(row, "title")?,
+        kind: text_enum(row, "kind", TaskKind::parse)?,
+        subject: Subject::from_parts(&kind, id)
+            .ok_or_else(|| StoreError::Backend(format!("unknown task subject {kind:?}")))?,
+        due_at: get::<Option<i64>>(row, "due_at")?.map(at),
+        assignee_id: UserId(get(row, "assignee_id")?),
+        created_by: opt_id(row, "created_by")?.map(UserId),
+        call_id: opt_id(row, "call_id")?.map(CallId),
+        created_at: at(get(row, "created_at")?),
+        done_at: get::<Option<i64>>(row, "done_at")?.map(at),
     })
 }
 

@@ -136,6 +136,16 @@ async fn require_ref(
     }
 }
 
+/// `MissingReference` on `subject` unless the contact, lead or deal exists.
+async fn require_subject(conn: &mut AnyConnection, subject: Subject) -> StoreResult<()> {
+    let (table, entity) = match subject {
+        Subject::Contact(_) => ("contacts", "contact"),
+        Subject::Lead(_) => ("leads", "lead"),
+        Subject::Deal(_) => ("deals", "deal"),
+    };
+    require_ref(conn, table, Some(subject.raw_id()), "subject", entity).await
+}
+
 /// Which of `ids` exist in `table`, checked in bulk (for batch imports).
 async fn existing_ids(
     conn: &mut AnyConnection,
@@ -1005,6 +1015,11 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+        sqlx::query("DELETE FROM tasks WHERE subject_kind = 'contact' AND subject_id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         tx.commit().await.map_err(db)
     }
 
@@ -1668,19 +1683,7 @@ impl Store for SqlStore {
 
     async fn add_timeline_entry(&self, entry: NewTimelineEntry) -> StoreResult<TimelineEntry> {
         let mut tx = self.begin().await.map_err(db)?;
-        let (table, entity) = match entry.subject {
-            Subject::Contact(_) => ("contacts", "contact"),
-            Subject::Lead(_) => ("leads", "lead"),
-            Subject::Deal(_) => ("deals", "deal"),
-        };
-        require_ref(
-            &mut tx,
-            table,
-            Some(entry.subject.raw_id()),
-            "subject",
-            entity,
-        )
-        .await?;
+        require_subject(&mut tx, entry.subject).await?;
         require_ref(
             &mut tx,
             "calls",
@@ -1727,6 +1730,158 @@ impl Store for SqlStore {
         sql.push(" ORDER BY at DESC, id DESC");
         sql.page(page);
         self.list(&sql, rows::timeline).await
+    }
+
+    // ---- tasks ----
+
+    async fn create_task(&self, task: NewTask) -> StoreResult<Task> {
+        let mut tx = self.begin().await.map_err(db)?;
+        require_subject(&mut tx, task.subject).await?;
+        require_ref(
+            &mut tx,
+            "users",
+            Some(task.assignee_id.0),
+            "assignee_id",
+            "user",
+        )
+        .await?;
+        require_ref(
+            &mut tx,
+            "users",
+            task.created_by.map(|i| i.0),
+            "created_by",
+            "user",
+        )
+        .await?;
+        require_ref(
+            &mut tx,
+            "calls",
+            task.call_id.map(|i| i.0),
+            "call_id",
+            "call",
+        )
+        .await?;
+        let title = task.title.trim();
+        let row = sqlx::query(concat!(
+            "INSERT INTO tasks (title, kind, subject_kind, subject_id, due_at, assignee_id, created_by, call_id, created_at, done_at) ",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL) RETURNING ",
+            columns!(task)
+        ))
+        .bind(title)
+        .bind(task.kind.as_str())
+        .bind(task.subject.kind_str())
+        .bind(task.subject.raw_id())
+        .bind(task.due_at.map(ms))
+        .bind(task.assignee_id.0)
+        .bind(task.created_by.map(|i| i.0))
+        .bind(task.call_id.map(|i| i.0))
+        .bind(ms(task.created_at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let created = rows::task(&row)?;
+        sqlx::query(
+            "INSERT INTO timeline (subject_kind, subject_id, kind, at, call_id, author_id, text) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(task.subject.kind_str())
+        .bind(task.subject.raw_id())
+        .bind(TimelineKind::TaskCreated.as_str())
+        .bind(ms(task.created_at))
+        .bind(task.call_id.map(|i| i.0))
+        .bind(task.created_by.map(|i| i.0))
+        .bind(title)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(created)
+    }
+
+    async fn get_task(&self, id: TaskId) -> StoreResult<Task> {
+        self.by_id(
+            concat!("SELECT ", columns!(task), " FROM tasks WHERE id = $1"),
+            id.0,
+            "task",
+            rows::task,
+        )
+        .await
+    }
+
+    async fn list_tasks(&self, filter: &TaskFilter, page: Page) -> StoreResult<Vec<Task>> {
+        let mut sql = Sql::new(concat!(
+            "SELECT ",
+            columns!(task),
+            " FROM tasks WHERE 1 = 1"
+        ));
+        sql.and_eq("assignee_id", filter.assignee_id.map(|i| Arg::Int(i.0)));
+        if let Some(user) = filter.visible_to {
+            let a = sql.arg(Arg::Int(user.0));
+            let b = sql.arg(Arg::Int(user.0));
+            sql.push(&format!(" AND (assignee_id = {a} OR created_by = {b})"));
+        }
+        match filter.done {
+            Some(true) => sql.push(" AND done_at IS NOT NULL"),
+            Some(false) => sql.push(" AND done_at IS NULL"),
+            None => {}
+        }
+        if let Some(before) = filter.due_before {
+            let p = sql.arg(Arg::Int(ms(before)));
+            sql.push(&format!(" AND due_at < {p}"));
+        }
+        if let Some(subject) = filter.subject {
+            sql.and_eq("subject_kind", Some(Arg::Text(subject.kind_str().into())));
+            sql.and_eq("subject_id", Some(Arg::Int(subject.raw_id())));
+        }
+        // Open first; then soonest due, no due time last; then oldest.
+        sql.push(concat!(
+            " ORDER BY CASE WHEN done_at IS NULL THEN 0 ELSE 1 END,",
+            " CASE WHEN due_at IS NULL THEN 1 ELSE 0 END, due_at, id"
+        ));
+        sql.page(page);
+        self.list(&sql, rows::task).await
+    }
+
+    async fn update_task(&self, id: TaskId, patch: TaskPatch, now: Timestamp) -> StoreResult<Task> {
+        let mut tx = self.begin().await.map_err(db)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            columns!(task),
+            " FROM tasks WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| not_found("task", id.0))?;
+        let task = rows::task(&row)?;
+        let next = patch.apply(&task, now).map_err(|e| StoreError::Conflict {
+            field: e.field,
+            message: e.message,
+        })?;
+        if next.assignee_id != task.assignee_id {
+            require_ref(
+                &mut tx,
+                "users",
+                Some(next.assignee_id.0),
+                "assignee_id",
+                "user",
+            )
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE tasks SET title = $1, due_at = $2, assignee_id = $3, done_at = $4 WHERE id = $5",
+        )
+        .bind(next.title.as_str())
+        .bind(next.due_at.map(ms))
+        .bind(next.assignee_id.0)
+        .bind(next.done_at.map(ms))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        // Read back so the instants carry the stored (millisecond) precision.
+        self.get_task(id).await
     }
 
     // ---- webhooks ----

@@ -18,7 +18,9 @@
 //! contract; a case that fails names the rule that broke.
 
 mod sip;
+mod tasks;
 pub use sip::*;
+pub use tasks::*;
 
 use crate::*;
 use chrono::{Duration, TimeZone, Utc};
@@ -91,6 +93,11 @@ macro_rules! conformance_tests {
             settings_round_trip,
             sip_credentials_round_trip_and_are_replaced,
             sip_user_names_are_unique_and_users_must_exist,
+            tasks_round_trip_with_a_timeline_entry,
+            task_references_must_exist_and_nothing_is_half_written,
+            list_tasks_filters_orders_and_pages,
+            update_task_patches_and_keeps_the_rules,
+            deleting_a_contact_deletes_its_tasks,
         );
     };
 }

@@ -112,6 +112,20 @@ pub struct CallFilter {
     pub number: Option<String>,
 }
 
+/// Tasks are listed open ones first, then by due time (soonest first, no due time last), then
+/// oldest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskFilter {
+    pub assignee_id: Option<UserId>,
+    /// Only tasks assigned to or created by this user (what an agent may see).
+    pub visible_to: Option<UserId>,
+    /// `Some(false)`: open only; `Some(true)`: done only.
+    pub done: Option<bool>,
+    /// `due_at < due_before` (tasks without a due time never match).
+    pub due_before: Option<Timestamp>,
+    pub subject: Option<Subject>,
+}
+
 /// Whom a number belongs to, as stored. The CRM layer picks the card from this.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PhoneMatches {
@@ -274,7 +288,7 @@ pub trait Store: Send + Sync + 'static {
         patch: ContactPatch,
         now: Timestamp,
     ) -> StoreResult<Contact>;
-    /// Deletes the contact and its timeline; calls keep their record but lose the link.
+    /// Deletes the contact, its timeline and its tasks; calls keep their record but lose the link.
     async fn delete_contact(&self, id: ContactId) -> StoreResult<()>;
 
     /// A lead that is open takes its numbers: `Conflict` on `phones[i]` if another open lead
@@ -334,6 +348,18 @@ pub trait Store: Send + Sync + 'static {
     async fn add_timeline_entry(&self, entry: NewTimelineEntry) -> StoreResult<TimelineEntry>;
     /// Newest first.
     async fn list_timeline(&self, subject: Subject, page: Page) -> StoreResult<Vec<TimelineEntry>>;
+
+    // ---- tasks ----
+    /// Creates the task and, in the same transaction, a `TaskCreated` entry (text: the title,
+    /// at: `created_at`, author: `created_by`, call: `call_id`) on its subject's timeline.
+    /// `MissingReference` on `subject`, `assignee_id`, `created_by` or `call_id`.
+    async fn create_task(&self, task: NewTask) -> StoreResult<Task>;
+    async fn get_task(&self, id: TaskId) -> StoreResult<Task>;
+    async fn list_tasks(&self, filter: &TaskFilter, page: Page) -> StoreResult<Vec<Task>>;
+    /// Applies the patch at `now` ([`TaskPatch::apply`]): `Conflict` on the field when the
+    /// result breaks a task rule (a call back without a due time), `MissingReference` on
+    /// `assignee_id`.
+    async fn update_task(&self, id: TaskId, patch: TaskPatch, now: Timestamp) -> StoreResult<Task>;
 
     // ---- webhooks ----
     async fn create_webhook(&self, hook: NewWebhook, now: Timestamp) -> StoreResult<Webhook>;
