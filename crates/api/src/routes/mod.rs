@@ -8,6 +8,7 @@ mod crm;
 mod live;
 mod session;
 mod sip;
+mod tasks;
 
 use crate::AppState;
 use axum::routing::get;
@@ -27,6 +28,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(live::routes())
         .merge(analytics::routes())
         .merge(sip::routes())
+        .merge(tasks::routes())
         .merge(web::router())
 }
 
