@@ -21,6 +21,9 @@ use crate::directory::{Directory, TrunkRoute};
 use crate::identity::{inbound_numbers, number_of, InboundNumbers};
 use crate::record::{CallDirection, CallRecord, CallStatus};
 
+mod transfer;
+use transfer::Transfer;
+
 /// One call through the B2BUA, as the embedder names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SessionId(pub u64);
@@ -117,8 +120,10 @@ enum LegRef {
 enum ClientTx {
     /// The INVITE of a placed leg.
     Invite(LegId),
-    /// A CANCEL or BYE: only its end matters.
+    /// A CANCEL, BYE or NOTIFY: only its end matters.
     Teardown,
+    /// The re-INVITE that gives the caller a transfer target's offer.
+    Reoffer { session: SessionId, leg: LegId },
     /// An in-dialog request relayed from the other leg; its final response goes back on
     /// `server_key`, built from `original`.
     Relay {
@@ -138,6 +143,8 @@ enum TimerKind {
     Retransmit2xx(LegKey),
     /// A cancelled leg whose INVITE never got a final response is given up (§9.1).
     GiveUpCancelled(LegId),
+    /// A blind transfer's target has rung long enough.
+    TransferTimeout(SessionId),
 }
 
 #[derive(Debug, Clone)]
@@ -199,6 +206,8 @@ struct OutLeg {
     /// Late offer (the caller's INVITE had no SDP): the phone's 2xx carries the offer, the
     /// caller's ACK the answer, so our ACK waits for the caller's.
     ack_held: bool,
+    /// We sent the INVITE without SDP (a transfer target): its 2xx carries the offer.
+    offerless: bool,
     credentials: Option<ClientCredentials>,
     auth_tried: bool,
     final_status: Option<StatusCode>,
@@ -247,6 +256,20 @@ struct Session {
     /// Routing ended the call; the session ends once routing's current outputs are done (so
     /// the log entries that follow the terminal action still reach the record).
     end_requested: bool,
+    transfer: Option<Transfer>,
+}
+
+/// What a new leg is and where it goes.
+struct Placement<'a> {
+    target: LegTarget,
+    uri: Uri,
+    destination: Peer,
+    /// User part of our From (the number presented).
+    from_user: &'a str,
+    from_domain: &'a str,
+    credentials: Option<ClientCredentials>,
+    /// Carry the caller's SDP offer; without it the callee makes the offer (transfers).
+    with_offer: bool,
 }
 
 /// The layer and the directory, passed down together.
@@ -689,6 +712,9 @@ impl B2bua {
                     self.run_routing(&mut ctx, outputs);
                 }
                 TimerKind::Retransmit2xx(leg) => self.retransmit_2xx(&mut ctx, leg),
+                TimerKind::TransferTimeout(session) => {
+                    self.transfer_timed_out(&mut ctx, session);
+                }
                 TimerKind::GiveUpCancelled(leg) => {
                     if self
                         .legs
@@ -751,6 +777,7 @@ impl B2bua {
                 answered_at: None,
                 record: RecordDraft::default(),
                 end_requested: false,
+                transfer: None,
             },
         );
         id
@@ -1052,18 +1079,16 @@ impl B2bua {
         let domain = self.config.domain.clone();
         let mut rung = false;
         for contact in contacts {
-            rung |= self
-                .place_leg(
-                    ctx,
-                    session,
-                    LegTarget::Agent(agent),
-                    contact.uri,
-                    contact.destination,
-                    &caller,
-                    &domain,
-                    None,
-                )
-                .is_some();
+            let placement = Placement {
+                target: LegTarget::Agent(agent),
+                uri: contact.uri,
+                destination: contact.destination,
+                from_user: &caller,
+                from_domain: &domain,
+                credentials: None,
+                with_offer: true,
+            };
+            rung |= self.place_leg(ctx, session, placement).is_some();
         }
         rung
     }
@@ -1080,18 +1105,18 @@ impl B2bua {
         route: Option<TrunkRoute>,
     ) -> bool {
         let placed = route.and_then(|route| {
-            self.place_leg(
-                ctx,
-                session,
-                LegTarget::External {
+            let placement = Placement {
+                target: LegTarget::External {
                     number: number.clone(),
                 },
-                route.uri,
-                route.destination,
-                caller_id,
-                &route.from_domain,
-                route.credentials,
-            )
+                uri: route.uri,
+                destination: route.destination,
+                from_user: caller_id,
+                from_domain: &route.from_domain,
+                credentials: route.credentials,
+                with_offer: true,
+            };
+            self.place_leg(ctx, session, placement)
         });
         if placed.is_none() {
             self.note(session, format!("no trunk can reach {number}"));
@@ -1101,18 +1126,21 @@ impl B2bua {
         placed.is_some()
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn place_leg(
         &mut self,
         ctx: &mut Ctx<'_>,
         session: SessionId,
-        target: LegTarget,
-        uri: Uri,
-        destination: Peer,
-        from_user: &str,
-        from_domain: &str,
-        credentials: Option<ClientCredentials>,
+        placement: Placement<'_>,
     ) -> Option<LegId> {
+        let Placement {
+            target,
+            uri,
+            destination,
+            from_user,
+            from_domain,
+            credentials,
+            with_offer,
+        } = placement;
         let (body, content_type, display) = {
             let s = self.sessions.get(&session)?;
             let invite = &s.caller.invite;
@@ -1143,7 +1171,7 @@ impl B2bua {
             .cseq(1)
             .contact(Contact::new(contact))
             .build();
-        if !body.is_empty() {
+        if with_offer && !body.is_empty() {
             request.set_body(body, content_type.as_ref());
         }
         let key = ctx
@@ -1171,6 +1199,7 @@ impl B2bua {
                 answer: None,
                 ack: None,
                 ack_held: false,
+                offerless: !with_offer,
                 credentials,
                 auth_tried: false,
                 final_status: None,
@@ -1288,6 +1317,9 @@ impl B2bua {
         match tx {
             ClientTx::Invite(leg) => self.on_invite_response(ctx, key, leg, response),
             ClientTx::Teardown => {}
+            ClientTx::Reoffer { session, leg } => {
+                self.on_reoffer_response(ctx, session, leg, response)
+            }
             ClientTx::Relay {
                 server_key,
                 original,
@@ -1422,16 +1454,19 @@ impl B2bua {
         let (session, target) = (l.session, l.target.clone());
         let via = self.our_via(destination);
         let ack = dialog.ack_for_2xx(cseq, via);
+        let transfer_leg = self.is_transfer_leg(session, leg);
         let wanted = !was_cancelling
-            && self
-                .sessions
-                .get(&session)
-                .is_some_and(|s| s.bridged.is_none() && !s.caller.final_sent);
+            && (transfer_leg
+                || self
+                    .sessions
+                    .get(&session)
+                    .is_some_and(|s| s.bridged.is_none() && !s.caller.final_sent));
         let late_offer = self
             .sessions
             .get(&session)
             .is_some_and(|s| s.caller.invite.body.is_empty());
-        let hold_ack = wanted && late_offer;
+        let offerless = self.legs.get(&leg).is_some_and(|l| l.offerless);
+        let hold_ack = wanted && (late_offer || offerless);
         if !hold_ack {
             ctx.layer.send_stateless(destination, &ack.clone().into());
         }
@@ -1445,6 +1480,10 @@ impl B2bua {
         if !wanted {
             // Answered after losing (its CANCEL crossed the 200) or after the call ended.
             self.bye_leg(ctx, leg);
+            return;
+        }
+        if transfer_leg {
+            self.transfer_answered(ctx, session, leg);
             return;
         }
         match target {
@@ -1698,6 +1737,9 @@ impl B2bua {
                 }
             }
             ClientTx::Teardown => {}
+            ClientTx::Reoffer { session, .. } => {
+                self.transfer_failed(ctx, session, "the caller did not answer the re-INVITE")
+            }
             ClientTx::Relay {
                 server_key,
                 original,
@@ -1724,6 +1766,10 @@ impl B2bua {
             return;
         }
         if was == LegState::Cancelling || was == LegState::Ended {
+            return;
+        }
+        if self.is_transfer_leg(session, leg) {
+            self.transfer_leg_failed(ctx, session);
             return;
         }
         if self
@@ -1880,7 +1926,15 @@ impl B2bua {
                         self.sessions.get(&session).and_then(|s| s.bridged) == Some(id)
                     }
                 };
-                if connected {
+                let transferor = match leg {
+                    LegRef::Placed(id) => self.is_transferor(session, id),
+                    LegRef::Caller(_) => false,
+                };
+                if transferor {
+                    if let LegRef::Placed(id) = leg {
+                        self.transferor_left(ctx, session, id);
+                    }
+                } else if connected {
                     self.hang_up_from(ctx, session, Some(leg));
                 } else if let LegRef::Placed(id) = leg {
                     // A leg that answered too late hangs up before our BYE reached it.
@@ -1890,8 +1944,7 @@ impl B2bua {
                     }
                 }
             }
-            // Blind transfer is not built yet; say so rather than pretend.
-            Method::Refer => self.respond(ctx, &key, &request, StatusCode::NOT_IMPLEMENTED),
+            Method::Refer => self.start_transfer(ctx, session, key, request, leg),
             _ => self.relay_request(ctx, session, key, request, leg),
         }
     }

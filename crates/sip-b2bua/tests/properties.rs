@@ -13,14 +13,17 @@ const SETTINGS: &str = r#"
 [[agents]]
 id = 101
 name = "Anna"
+extension = "101"
 
 [[agents]]
 id = 102
 name = "Ben"
+extension = "102"
 
 [[agents]]
 id = 103
 name = "Cem"
+extension = "103"
 
 [[lines]]
 number = "+493012345678"
@@ -76,6 +79,8 @@ struct Case {
     calls: Vec<(bool, u64, u64)>,
     /// An agent hangs up at this time (index of the phone), if any.
     agent_hangs_up: Option<(usize, u64)>,
+    /// An agent on a call transfers it (phone, when, to which agent's extension), if any.
+    transfer: Option<(usize, u64, usize)>,
     /// Every n-th datagram is lost (0: none).
     lose_every: usize,
 }
@@ -86,15 +91,19 @@ fn case() -> impl Strategy<Value = Case> {
         behaviour(),
         proptest::collection::vec((any::<bool>(), 0u64..5_000, 0u64..60_000), 1..3),
         proptest::option::of((0usize..3, 0u64..60_000)),
+        proptest::option::of((0usize..3, 0u64..40_000, 0usize..3)),
         prop_oneof![3 => Just(0usize), 1 => 7usize..20],
     )
-        .prop_map(|(phones, trunk, calls, agent_hangs_up, lose_every)| Case {
-            phones,
-            trunk,
-            calls,
-            agent_hangs_up,
-            lose_every,
-        })
+        .prop_map(
+            |(phones, trunk, calls, agent_hangs_up, transfer, lose_every)| Case {
+                phones,
+                trunk,
+                calls,
+                agent_hangs_up,
+                transfer,
+                lose_every,
+            },
+        )
 }
 
 fn run(case: &Case) -> Sim {
@@ -136,27 +145,48 @@ fn run(case: &Case) -> Sim {
     }
 
     // A timeline of what people do, in order.
-    let mut actions: Vec<(u64, usize, bool)> = Vec::new(); // (at ms, ua, start?)
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    enum Act {
+        Call,
+        GiveUp,
+        Transfer(usize),
+    }
+    let mut actions: Vec<(u64, usize, Act)> = Vec::new();
     for (i, (_, start, give_up)) in case.calls.iter().enumerate() {
-        actions.push((*start, callers[i], true));
-        actions.push((start + give_up, callers[i], false));
+        actions.push((*start, callers[i], Act::Call));
+        actions.push((start + give_up, callers[i], Act::GiveUp));
     }
     if let Some((phone, at)) = case.agent_hangs_up {
-        actions.push((at, phones[phone], false));
+        actions.push((at, phones[phone], Act::GiveUp));
+    }
+    if let Some((phone, at, to)) = case.transfer {
+        actions.push((at, phones[phone], Act::Transfer(to)));
+        // A transferring agent hangs up right after, as phones do.
+        actions.push((at + 200, phones[phone], Act::GiveUp));
     }
     actions.sort();
-    for (at, ua, start) in actions {
+    for (at, ua, act) in actions {
         sim.run_until(sip_core::Instant::from_millis(at));
-        if start {
-            let i = callers.iter().position(|c| *c == ua).unwrap_or(0);
-            let line = if case.calls[i].0 {
-                LINE
-            } else {
-                "+493012345679"
-            };
-            sim.call(ua, CUSTOMER, line, &[]);
-        } else {
-            sim.give_up(ua);
+        match act {
+            Act::Call => {
+                let i = callers.iter().position(|c| *c == ua).unwrap_or(0);
+                let line = if case.calls[i].0 {
+                    LINE
+                } else {
+                    "+493012345679"
+                };
+                sim.call(ua, CUSTOMER, line, &[]);
+            }
+            Act::GiveUp => sim.give_up(ua),
+            Act::Transfer(to) => {
+                let connected = sim.uas[ua]
+                    .dialog
+                    .as_ref()
+                    .is_some_and(|d| d.state == sip_core::dialog::DialogState::Confirmed);
+                if connected {
+                    sim.refer(ua, &format!("sip:{}@pbx.example", 101 + to));
+                }
+            }
         }
     }
     // A CANCEL that crossed the answer leaves a connected call: its caller hangs up later.

@@ -342,6 +342,23 @@ impl Sim {
         self.in_dialog(ua, Method::Bye, None);
     }
 
+    /// `ua` asks for a blind transfer of the other party to `target` (REFER).
+    pub fn refer(&mut self, ua: usize, target: &str) {
+        let now = self.now;
+        let pbx = self.pbx.addr;
+        let u = &mut self.uas[ua];
+        let branch = format!("z9hG4bK{}ref{}", u.name, u.next_tag);
+        u.next_tag += 1;
+        let dialog = u.dialog.as_mut().expect("no dialog");
+        let mut request = dialog
+            .create_request(Method::Refer, via(u.addr, &branch))
+            .unwrap();
+        request
+            .headers
+            .push(sip_proto::HeaderName::ReferTo, format!("<{target}>"));
+        u.layer.send_request(now, request, Peer::udp(pbx)).unwrap();
+    }
+
     /// `ua` sends a request in its dialog (re-INVITE with `sdp` for hold ...).
     pub fn in_dialog(&mut self, ua: usize, method: Method, sdp: Option<&str>) {
         let now = self.now;
