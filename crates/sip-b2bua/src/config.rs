@@ -2,6 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The default [`B2buaConfig::max_call_duration`]: a working day.
+pub const DEFAULT_MAX_CALL_DURATION: Duration = Duration::from_secs(8 * 3600);
 
 /// Where the number a caller dialed is read from, tried in the configured order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,6 +35,10 @@ pub struct B2buaConfig {
     /// no randomness of its own (it must stay deterministic under test), so the shell passes
     /// a random value here.
     pub instance: String,
+    /// A connected call is hung up (BYE both ways) after this long: without session timers
+    /// (RFC 4028) a BYE lost for good would otherwise keep the call, and its agent busy,
+    /// forever. `None` disables it.
+    pub max_call_duration: Option<Duration>,
 }
 
 impl B2buaConfig {
@@ -46,6 +54,7 @@ impl B2buaConfig {
             ],
             wall_clock_origin,
             instance: "rb".to_owned(),
+            max_call_duration: Some(DEFAULT_MAX_CALL_DURATION),
         }
     }
 }

@@ -145,6 +145,8 @@ enum TimerKind {
     GiveUpCancelled(LegId),
     /// A blind transfer's target has rung long enough.
     TransferTimeout(SessionId),
+    /// A connected call has lasted [`B2buaConfig::max_call_duration`].
+    MaxDuration(SessionId),
 }
 
 #[derive(Debug, Clone)]
@@ -430,16 +432,15 @@ impl B2bua {
                 });
             }
         } else {
-            let (note, status) = match unusable {
-                Some(problem) => (problem, StatusCode::BAD_REQUEST),
-                None => (
-                    "no dialed number in the configured headers",
-                    StatusCode::NOT_FOUND,
-                ),
-            };
-            self.note(id, note.to_owned());
-            self.fail(id);
-            self.reject_caller(now, layer, id, status);
+            match unusable {
+                Some(problem) => self.refuse_unusable(now, layer, id, problem),
+                None => {
+                    let why = "no dialed number in the configured headers";
+                    self.note(id, why.to_owned());
+                    self.fail(id);
+                    self.reject_caller(now, layer, id, StatusCode::NOT_FOUND);
+                }
+            }
             // Nothing was looked up or rung for this call, so no directory is needed.
             let mut ctx = Ctx {
                 now,
@@ -532,9 +533,7 @@ impl B2bua {
             directory,
         };
         if let Some(problem) = unusable {
-            self.note(id, problem.to_owned());
-            self.fail(id);
-            self.reject_caller(now, ctx.layer, id, StatusCode::BAD_REQUEST);
+            self.refuse_unusable(now, ctx.layer, id, problem);
             self.end_session(&mut ctx, id);
             return id;
         }
@@ -712,6 +711,12 @@ impl B2bua {
                     self.run_routing(&mut ctx, outputs);
                 }
                 TimerKind::Retransmit2xx(leg) => self.retransmit_2xx(&mut ctx, leg),
+                TimerKind::MaxDuration(session) => {
+                    if self.sessions.contains_key(&session) {
+                        self.note(session, "ended after the maximum call duration".to_owned());
+                        self.hang_up_from(&mut ctx, session, None);
+                    }
+                }
                 TimerKind::TransferTimeout(session) => {
                     self.transfer_timed_out(&mut ctx, session);
                 }
@@ -781,6 +786,32 @@ impl B2bua {
             },
         );
         id
+    }
+
+    fn refuse_unusable(
+        &mut self,
+        now: Instant,
+        layer: &mut TransactionLayer,
+        session: SessionId,
+        problem: Unusable,
+    ) {
+        self.note(session, problem.why.to_owned());
+        self.fail(session);
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
+        s.caller.final_sent = true;
+        let mut response = s
+            .caller
+            .invite
+            .make_response(problem.status, Some(&s.caller.local_tag));
+        for tag in problem.unsupported {
+            response
+                .headers
+                .push_typed(&sip_proto::typed::Unsupported(tag));
+        }
+        let key = s.caller.invite_key.clone();
+        let _ = layer.send_response(now, &key, &response);
     }
 
     fn note(&mut self, session: SessionId, note: String) {
@@ -1141,9 +1172,12 @@ impl B2bua {
             credentials,
             with_offer,
         } = placement;
-        let (body, content_type, display) = {
+        let (body, content_type, display, max_forwards) = {
             let s = self.sessions.get(&session)?;
             let invite = &s.caller.invite;
+            // One hop less than the caller's INVITE had, so a trunk that routes the call
+            // back to us ends in 483 instead of a loop (unusable_invite refuses 0).
+            let max_forwards = invite.max_forwards().0.saturating_sub(1);
             let content_type = invite.headers.typed::<ContentType>().ok().flatten();
             let display = invite
                 .headers
@@ -1151,7 +1185,7 @@ impl B2bua {
                 .ok()
                 .flatten()
                 .and_then(|f| f.display_name().map(str::to_owned));
-            (invite.body.clone(), content_type, display)
+            (invite.body.clone(), content_type, display, max_forwards)
         };
         let call_id = format!("{}@{}", self.fresh("c"), self.config.domain);
         let tag = self.fresh("t");
@@ -1164,6 +1198,7 @@ impl B2bua {
         from.set_tag(&tag);
         let contact = self.our_contact(destination);
         let mut request = RequestBuilder::new(Method::Invite, uri.clone())
+            .max_forwards(max_forwards)
             .via(via)
             .from(from)
             .to(To::new(uri))
@@ -1582,6 +1617,13 @@ impl B2bua {
             .map_or(1, |c| c.seq);
         let _ = ctx.layer.send_response(ctx.now, &key, &ok);
         self.arm_2xx_retransmission(ctx, caller_key, key, ok, cseq, source, Some(session));
+        // A BYE lost for good (a phone that died, a NAT that forgot us) must not keep a call
+        // and its agent busy forever.
+        if let Some(limit) = self.config.max_call_duration {
+            let seq = self.next_id();
+            self.timers
+                .insert((ctx.now + limit, seq), TimerKind::MaxDuration(session));
+        }
     }
 
     /// §13.3.1.4: on UDP the UAS core retransmits its 2xx, from T1 doubling to T2, until the
@@ -2179,10 +2221,47 @@ impl B2bua {
     }
 }
 
-/// Why an INVITE cannot start a call we could ever hang up properly: without a Contact
-/// there is no target for in-dialog requests (RFC 3261 §8.1.1.8), without a From tag no
-/// dialog. The transaction layer has checked the other mandatory headers already.
-fn unusable_invite(request: &Request) -> Option<&'static str> {
+/// Why an INVITE cannot start a call, and the answer it gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Unusable {
+    status: StatusCode,
+    why: &'static str,
+    /// Option tags it requires that we do not support (for the 420's Unsupported).
+    unsupported: Vec<String>,
+}
+
+/// Checks what the transaction layer does not: without a Contact there is no target for
+/// in-dialog requests (RFC 3261 §8.1.1.8), without a From tag no dialog; Max-Forwards 0 means
+/// a loop (483, §16.3); a required extension we lack gets 420 with Unsupported (§8.2.2.3) —
+/// we implement none (no 100rel, no timer), and SDP passes through untouched.
+fn unusable_invite(request: &Request) -> Option<Unusable> {
+    let refuse = |status, why| {
+        Some(Unusable {
+            status,
+            why,
+            unsupported: Vec::new(),
+        })
+    };
+    if request.max_forwards().0 == 0 {
+        return refuse(
+            StatusCode::TOO_MANY_HOPS,
+            "Max-Forwards reached 0 (a routing loop)",
+        );
+    }
+    let required: Vec<String> = request
+        .headers
+        .typed_all::<sip_proto::typed::Require>()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|tag| tag.0)
+        .collect();
+    if !required.is_empty() {
+        return Some(Unusable {
+            status: StatusCode::BAD_EXTENSION,
+            why: "INVITE requires an extension we do not support",
+            unsupported: required,
+        });
+    }
     let has_contact = request
         .headers
         .typed::<Contact>()
@@ -2190,7 +2269,7 @@ fn unusable_invite(request: &Request) -> Option<&'static str> {
         .flatten()
         .is_some_and(|c| c.uri().is_some());
     if !has_contact {
-        return Some("INVITE without a usable Contact");
+        return refuse(StatusCode::BAD_REQUEST, "INVITE without a usable Contact");
     }
     let has_from_tag = request
         .headers
@@ -2199,7 +2278,7 @@ fn unusable_invite(request: &Request) -> Option<&'static str> {
         .flatten()
         .is_some_and(|f| f.tag().is_some());
     if !has_from_tag {
-        return Some("INVITE without a From tag");
+        return refuse(StatusCode::BAD_REQUEST, "INVITE without a From tag");
     }
     None
 }

@@ -30,7 +30,7 @@ mod directory;
 pub mod identity;
 mod record;
 
-pub use config::{B2buaConfig, DialedNumberSource};
+pub use config::{B2buaConfig, DialedNumberSource, DEFAULT_MAX_CALL_DURATION};
 pub use controller::{B2bua, IncomingInvite, Output, SessionId};
 pub use directory::{AgentContact, Directory, TrunkRoute};
 pub use record::{CallDirection, CallRecord, CallStatus};

@@ -286,3 +286,69 @@ fn a_trunk_that_sends_no_sdp_in_the_invite_gets_the_phones_offer_and_its_ack_ans
     assert_eq!(sim.the_record().status, CallStatus::Answered);
     sim.assert_idle();
 }
+
+#[test]
+fn a_call_that_loops_back_through_the_trunk_ends_with_483_not_a_storm() {
+    let mut sim = Sim::new(SETTINGS);
+    let trunk = sim.add_trunk(Behaviour::RingForever);
+    let anna = sim.add_phone("anna", "192.0.2.21:5060", 101, Behaviour::RingForever);
+    sim.call(trunk, CUSTOMER, LINE, &[("Max-Forwards", "1")]);
+    sim.run_for(secs(1));
+    // Our leg to Anna carries one hop less.
+    let invite = sim.first_to(anna, "INVITE");
+    assert_eq!(
+        invite.headers().raw(&sip_proto::HeaderName::MaxForwards),
+        Some("0")
+    );
+    sim.give_up(trunk);
+    sim.run_for(secs(1));
+
+    let mut sim = Sim::new(SETTINGS);
+    let trunk = sim.add_trunk(Behaviour::RingForever);
+    sim.call(trunk, CUSTOMER, LINE, &[("Max-Forwards", "0")]);
+    sim.run_for(secs(1));
+    assert_eq!(sim.uas[trunk].finals[0].status.as_u16(), 483);
+    // The transaction layer refuses it before it is a call: there is nothing to log.
+    assert!(sim.pbx.records.is_empty());
+    sim.assert_idle();
+}
+
+#[test]
+fn an_invite_that_requires_100rel_is_answered_420_with_unsupported() {
+    let mut sim = Sim::new(SETTINGS);
+    let trunk = sim.add_trunk(Behaviour::RingForever);
+    sim.call(trunk, CUSTOMER, LINE, &[("Require", "100rel")]);
+    sim.run_for(secs(1));
+    let refusal = sim.first_to(trunk, "SIP/2.0 420");
+    assert_eq!(
+        refusal.headers().raw(&sip_proto::HeaderName::Unsupported),
+        Some("100rel")
+    );
+    assert_eq!(sim.the_record().status, CallStatus::Failed);
+}
+
+#[test]
+fn a_call_whose_bye_never_comes_is_hung_up_after_the_maximum_duration() {
+    let mut sim = Sim::with_config(SETTINGS, |config| {
+        config.max_call_duration = Some(secs(3600));
+    });
+    let trunk = sim.add_trunk(Behaviour::RingForever);
+    let anna = sim.add_phone(
+        "anna",
+        "192.0.2.21:5060",
+        101,
+        Behaviour::AnswerAfter(secs(1)),
+    );
+    sim.call(trunk, CUSTOMER, LINE, &[]);
+    sim.run_for(secs(3599));
+    assert!(!sim.got(anna, "BYE"));
+    sim.run_for(secs(3));
+    assert!(sim.got(anna, "BYE"));
+    assert!(sim.got(trunk, "BYE"));
+    let record = sim.the_record();
+    assert_eq!(record.talk_seconds(), Some(3600));
+    assert!(record
+        .notes
+        .iter()
+        .any(|n| n.contains("maximum call duration")));
+}

@@ -185,11 +185,17 @@ type DropRule = Box<dyn FnMut(&Datagram) -> bool>;
 impl Sim {
     /// Ringbase with these routing settings on a 10 ms network.
     pub fn new(routing_toml: &str) -> Sim {
+        Sim::with_config(routing_toml, |_| {})
+    }
+
+    /// Ringbase with these routing settings and B2BUA settings changed by `tweak`.
+    pub fn with_config(routing_toml: &str, tweak: impl FnOnce(&mut B2buaConfig)) -> Sim {
         let config = RoutingConfig::from_toml(routing_toml).unwrap();
         let router = Router::new(config).unwrap();
         let addr: SocketAddr = PBX.parse().unwrap();
         let mut b2bua_config = B2buaConfig::new(addr, "pbx.example", monday_morning());
         b2bua_config.instance = "rbtest".to_owned();
+        tweak(&mut b2bua_config);
         Sim {
             now: Instant::ZERO,
             latency: Duration::from_millis(10),
@@ -289,7 +295,7 @@ impl Sim {
         u.next_tag += 1;
         let mut from = From::new(format!("sip:{from_number}@{}", u.addr).parse().unwrap());
         from.set_tag(&tag);
-        let mut builder = RequestBuilder::new(Method::Invite, target.clone())
+        let builder = RequestBuilder::new(Method::Invite, target.clone())
             .via(via(u.addr, &branch))
             .from(from)
             .to(To::new(target))
@@ -298,16 +304,19 @@ impl Sim {
             .contact(Contact::new(
                 format!("sip:{}@{}", u.name, u.addr).parse().unwrap(),
             ));
-        for (name, value) in extra {
-            builder = builder.raw_header(sip_proto::HeaderName::new(name), value.to_string());
-        }
-        let request = if u.late_offer {
+        let mut request = if u.late_offer {
             builder.build()
         } else {
             builder
                 .body(Bytes::from(u.sdp.clone()), ContentType::sdp())
                 .build()
         };
+        // Replaces a header the builder wrote (Max-Forwards), else adds it.
+        for (name, value) in extra {
+            request
+                .headers
+                .set(sip_proto::HeaderName::new(name), value.to_string());
+        }
         let key = u
             .layer
             .send_request(self.now, request.clone(), Peer::udp(pbx))
