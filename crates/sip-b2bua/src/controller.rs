@@ -52,6 +52,17 @@ pub enum Output {
     /// Look the caller up in the CRM and answer with [`B2bua::caller_card`]. The call is not
     /// routed before the answer (or an answer of [`CrmCard::Unknown`] when the lookup fails).
     LookupCaller { session: SessionId, caller: Caller },
+    /// An agent's phones are ringing for a call (the screen pop: show him the caller's card).
+    AgentRinging {
+        session: SessionId,
+        agent: AgentId,
+        caller: Caller,
+    },
+    /// The call was connected: with an agent, or (`agent: None`) with an external number.
+    CallAnswered {
+        session: SessionId,
+        agent: Option<AgentId>,
+    },
     /// A call is over; its one and only record.
     CallEnded(Box<CallRecord>),
 }
@@ -1121,6 +1132,15 @@ impl B2bua {
             };
             rung |= self.place_leg(ctx, session, placement).is_some();
         }
+        if rung {
+            if let Some(s) = self.sessions.get(&session) {
+                self.outputs.push_back(Output::AgentRinging {
+                    session,
+                    agent,
+                    caller: s.numbers.caller.clone(),
+                });
+            }
+        }
         rung
     }
 
@@ -1591,9 +1611,18 @@ impl B2bua {
         };
         s.bridged = Some(leg);
         s.answered_at = Some(wall_answered);
-        if let LegTarget::Agent(agent) = target {
-            s.record.agent = Some(agent);
+        let agent = match target {
+            LegTarget::Agent(agent) => Some(agent),
+            LegTarget::External { .. } => None,
+        };
+        if agent.is_some() {
+            s.record.agent = agent;
         }
+        self.outputs
+            .push_back(Output::CallAnswered { session, agent });
+        let Some(s) = self.sessions.get_mut(&session) else {
+            return;
+        };
         let caller = &mut s.caller;
         caller.final_sent = true;
         let mut ok = caller

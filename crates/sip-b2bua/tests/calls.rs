@@ -98,6 +98,9 @@ fn two_phones_ring_in_parallel_anna_answers_ben_gets_cancel_caller_hangs_up_reco
     assert_eq!(body_of(&sim.first_to(ben, "INVITE")), offer);
     assert!(sim.got(trunk, "SIP/2.0 180"));
     assert!(!sim.got(ben, "CANCEL"));
+    // Both agents get the screen pop while their phones ring.
+    let popped: Vec<AgentId> = sim.pbx.screen_pops.iter().map(|(_, a)| *a).collect();
+    assert_eq!(popped, [AgentId(101), AgentId(102)]);
 
     sim.run_for(secs(3));
     assert!(
@@ -113,6 +116,8 @@ fn two_phones_ring_in_parallel_anna_answers_ben_gets_cancel_caller_hangs_up_reco
         "Anna's SDP reaches the caller unchanged"
     );
     assert!(sim.pbx.records.is_empty(), "no record while the call lasts");
+    assert_eq!(sim.pbx.answered.len(), 1);
+    assert_eq!(sim.pbx.answered[0].1, Some(AgentId(101)));
 
     sim.run_for(secs(56));
     sim.hang_up(trunk);

@@ -166,6 +166,9 @@ pub struct Pbx {
     pub records: Vec<CallRecord>,
     /// Events the B2BUA handed back (not about its calls).
     pub unhandled: Vec<TransactionEvent>,
+    /// Agents whose phones rang, per call (screen pops).
+    pub screen_pops: Vec<(sip_b2bua::SessionId, AgentId)>,
+    pub answered: Vec<(sip_b2bua::SessionId, Option<AgentId>)>,
 }
 
 pub struct Sim {
@@ -209,6 +212,8 @@ impl Sim {
                 phones: HashMap::new(),
                 records: Vec::new(),
                 unhandled: Vec::new(),
+                screen_pops: Vec::new(),
+                answered: Vec::new(),
             },
             log: Vec::new(),
             in_flight: BTreeMap::new(),
@@ -653,6 +658,12 @@ impl Sim {
                             .caller_card(now, &mut pbx.layer, &pbx.directory, session, card);
                     }
                     Output::CallEnded(record) => pbx.records.push(*record),
+                    Output::AgentRinging { session, agent, .. } => {
+                        pbx.screen_pops.push((session, agent));
+                    }
+                    Output::CallAnswered { session, agent } => {
+                        pbx.answered.push((session, agent));
+                    }
                 }
             }
             if idle {
