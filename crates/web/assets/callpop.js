@@ -8,7 +8,7 @@
 import { api, forget } from './api.js';
 import { h, mount, phoneLink, select, toast, maskLike } from './dom.js';
 import { field, submitting, valueOf, clearErrors } from './forms.js';
-import { t, fmtDateTime, fmtDuration, fmtMoney } from './i18n.js';
+import { t, fmtDateTime, fmtDuration, fmtMoney, prefs, zoneOffsetMs } from './i18n.js';
 import { onEvent } from './live.js';
 
 /** A finished call only opens an after-call form while it is recent. */
@@ -293,7 +293,7 @@ function renderForm(pop) {
       field(t('contact.company'), h('input', { name: 'contact_company', autocomplete: 'off', value: typed.contact_company ?? (card.lead && card.lead.company_name) ?? '' }))) : null,
     field(t('wrap.note'), h('textarea', { name: 'note', rows: 3, value: typed.note ?? '' })),
     h('div', { class: 'row2' },
-      field(t('wrap.task'), h('input', { name: 'task', value: typed.task ?? '' })),
+      field(t('wrap.task'), h('input', { name: 'task', maxlength: 300, autocomplete: 'off', value: typed.task ?? '' })),
       field(t('wrap.next_call'), h('input', { name: 'next_call', type: 'datetime-local', value: typed.next_call ?? '' }))),
     ratingField(pop, typed.rating),
     card.deal ? field(t('wrap.deal_stage'), select({ name: 'stage' },
@@ -322,16 +322,68 @@ function ratingField(pop, typed) {
     h('span', { class: 'field-error', role: 'alert' }));
 }
 
-/** The note as it goes on the timeline, with the task and next call the API has no place for yet. */
+/** The note as it goes on the timeline and on the call. Tasks are real tasks (see `saveTasks`). */
 function noteText(form) {
-  const lines = [];
-  const note = valueOf(form, 'note');
-  const task = valueOf(form, 'task');
+  return valueOf(form, 'note');
+}
+
+/**
+ * A `datetime-local` value (wall time in the user's time zone, not the browser's) as an ISO
+ * instant; `null` when empty or unreadable.
+ */
+function wallTimeToIso(value, tz = prefs().tz) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(value || '');
+  if (!m) return null;
+  const guess = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]);
+  let instant = guess - zoneOffsetMs(new Date(guess), tz);
+  // Once more with the offset at the found instant: right across a DST change.
+  instant = guess - zoneOffsetMs(new Date(instant), tz);
+  return new Date(instant).toISOString();
+}
+
+/** Whose timeline the wrap-up writes on: the contact, else the lead, else the deal. */
+function wrapSubject(pop) {
+  const card = pop.card;
+  const contactId = pop.done.contactId || (card.contact && card.contact.id);
+  if (contactId) return { kind: 'contact', id: contactId };
+  const leadId = (card.lead && card.lead.id) || pop.leadId;
+  if (leadId) return { kind: 'lead', id: leadId };
+  if (card.deal) return { kind: 'deal', id: card.deal.id };
+  return null;
+}
+
+/** Who the call back is with, for its title. */
+function callerName(pop, form) {
+  const card = pop.card;
+  return valueOf(form, 'contact_name') || (card.contact && card.contact.name)
+    || (card.lead && (card.lead.name || card.lead.title)) || card.raw || card.number || '';
+}
+
+/** The typed task and the next call become tasks (assigned to me) on the caller's timeline. */
+async function saveTasks(pop, form) {
+  const title = valueOf(form, 'task');
   const next = valueOf(form, 'next_call');
-  if (note) lines.push(note);
-  if (task) lines.push(`${t('wrap.task')}: ${task}`);
-  if (next) lines.push(`${t('wrap.next_call')}: ${fmtDateTime(new Date(next))}`);
-  return lines.join('\n');
+  if (!title && !next) return;
+  const subject = wrapSubject(pop);
+  if (!subject) {
+    throw Object.assign(new Error(t('wrap.no_target_task')), { field: title ? 'task' : 'next_call' });
+  }
+  const callId = pop.call ? pop.call.id : undefined;
+  if (title && !pop.done.task) {
+    await api.post('/api/v1/tasks', { title, kind: 'task', subject, call_id: callId })
+      .catch((e) => { throw mapField(e, { title: 'task', subject: 'task' }); });
+    pop.done.task = true;
+  }
+  if (next && !pop.done.callBack) {
+    const due = wallTimeToIso(next);
+    if (!due) throw Object.assign(new Error(t('wrap.next_call_invalid')), { field: 'next_call' });
+    await api.post('/api/v1/tasks', {
+      title: t('tasks.call_back_title', { name: callerName(pop, form) }).slice(0, 300),
+      kind: 'call_back', subject, due_at: due, call_id: callId,
+    }).catch((e) => { throw mapField(e, { due_at: 'next_call', title: 'next_call', subject: 'next_call' }); });
+    pop.done.callBack = true;
+  }
+  window.dispatchEvent(new CustomEvent('rb:tasks'));
 }
 
 async function save(pop, form) {
@@ -374,6 +426,8 @@ async function save(pop, form) {
       }
       pop.done.note = true;
     }
+    // 2b. The task and the next call, as tasks on the same timeline.
+    await saveTasks(pop, form);
     // 3. The call's rating and notes.
     if (pop.call && !pop.done.call && (rating || text)) {
       const patch = {};

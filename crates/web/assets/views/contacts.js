@@ -287,6 +287,8 @@ function timelineEntry(entry, call, users) {
       : h('div', null, t('timeline.call'), entry.text ? h('p', { class: 'note' }, entry.text) : null);
   } else if (entry.kind === 'note') {
     body = h('p', { class: 'note' }, entry.text || '');
+  } else if (entry.kind === 'task_created') {
+    body = h('div', null, t('timeline.task_created'), entry.text ? h('p', { class: 'note' }, entry.text) : null);
   } else {
     body = h('div', null, t('timeline.lead_created'), entry.text ? h('p', { class: 'note' }, entry.text) : null);
   }

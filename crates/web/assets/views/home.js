@@ -1,10 +1,11 @@
-// The agent's live panel: his work state, the event stream, today's calls and his open leads.
+// The agent's live panel: his work state, the event stream, his open tasks (due ones first),
+// today's calls and his open leads.
 // The caller card itself pops over every page (callpop.js).
 
 import { api } from '../api.js';
-import { h, mount, phoneLink } from '../dom.js';
+import { h, mount, phoneLink, toast } from '../dom.js';
 import { field, submitting, valueOf } from '../forms.js';
-import { t, fmtTime, fmtDuration, dayIn, dayStartUtc } from '../i18n.js';
+import { t, fmtTime, fmtDateTime, fmtDuration, dayIn, dayStartUtc } from '../i18n.js';
 import { onEvent, onStatus } from '../live.js';
 import { updateMe } from '../app.js';
 import { callName, ratingStars } from './calls.js';
@@ -18,11 +19,13 @@ export async function render(root, { me }) {
   const streamLine = h('p', { class: 'muted' });
   const todayBox = h('div', { class: 'panel' });
   const leadsBox = h('div', { class: 'panel' });
+  const tasksBox = h('div', { class: 'panel tasks-panel', 'data-testid': 'my-tasks' });
   mount(root,
     h('div', { class: 'page-head' }, h('h1', null, t('home.title', { name: user.name }))),
     h('div', { class: 'grid2' },
       h('div', null, stateBox,
-        h('div', { class: 'panel waiting' }, h('h2', null, t('home.calls_here')), h('p', null, t('home.calls_here_hint')), streamLine)),
+        h('div', { class: 'panel waiting' }, h('h2', null, t('home.calls_here')), h('p', null, t('home.calls_here_hint')), streamLine),
+        tasksBox),
       h('div', null, todayBox, leadsBox)));
 
   renderState(stateBox, user);
@@ -30,8 +33,17 @@ export async function render(root, { me }) {
   const refresh = () => { loadToday(todayBox, user); };
   refresh();
   loadLeads(leadsBox, user);
+  const refreshTasks = () => { loadTasks(tasksBox, user); };
+  refreshTasks();
+  // The after-call form says when it wrote tasks; a minute's tick moves tasks into "due".
+  window.addEventListener('rb:tasks', refreshTasks);
+  const tasksTicker = setInterval(refreshTasks, 60_000);
   const offEvent = onEvent((e) => { if (e.kind === 'call.ended' || e.kind === 'lagged') refresh(); });
-  return () => { offStatus(); offEvent(); };
+  return () => {
+    offStatus(); offEvent();
+    window.removeEventListener('rb:tasks', refreshTasks);
+    clearInterval(tasksTicker);
+  };
 }
 
 function renderState(box, user) {
@@ -96,6 +108,51 @@ async function loadToday(box, user) {
   } catch (e) {
     mount(box, h('h2', null, t('home.today')), h('p', { class: 'form-error' }, e.message));
   }
+}
+
+/** Where a task's contact, lead or deal is shown. */
+function subjectHref(subject) {
+  if (subject.kind === 'contact') return `#/contacts/${subject.id}`;
+  if (subject.kind === 'lead') return `#/leads/${subject.id}`;
+  return null;
+}
+
+/** My open tasks as the API orders them: soonest due first, undated last. */
+async function loadTasks(box, user) {
+  try {
+    const { items } = await api.get('/api/v1/tasks', { assignee_id: user.id, done: false, limit: 20 });
+    const now = Date.now();
+    const due = items.filter((task) => task.due_at && Date.parse(task.due_at) <= now).length;
+    mount(box,
+      h('h2', null, t('tasks.mine'), due ? h('span', { class: 'badge due' }, t('tasks.due_count', { count: String(due) })) : null),
+      items.length === 0 ? h('p', { class: 'muted' }, t('tasks.none')) :
+        h('ul', { class: 'plain task-list' }, items.map((task) => taskItem(box, user, task, now))));
+  } catch (e) {
+    mount(box, h('h2', null, t('tasks.mine')), h('p', { class: 'form-error' }, e.message));
+  }
+}
+
+function taskItem(box, user, task, now) {
+  const overdue = task.due_at && Date.parse(task.due_at) <= now;
+  const href = subjectHref(task.subject);
+  const done = h('button', { type: 'button', class: 'chip', 'data-testid': 'task-done', title: t('tasks.mark_done') }, t('tasks.done'));
+  done.addEventListener('click', async () => {
+    done.disabled = true;
+    try {
+      await api.patch(`/api/v1/tasks/${task.id}`, { done: true });
+      toast(t('tasks.marked_done'), 'ok');
+      loadTasks(box, user);
+    } catch (e) {
+      done.disabled = false;
+      toast(e.message, 'error');
+    }
+  });
+  return h('li', { class: `task ${task.kind}${overdue ? ' overdue' : ''}`, dataset: { taskId: String(task.id), kind: task.kind } },
+    done,
+    h('span', { class: 'task-kind' }, t(`tasks.kind.${task.kind}`)),
+    href ? h('a', { href, class: 'task-title' }, task.title) : h('span', { class: 'task-title' }, task.title),
+    task.due_at ? h('time', { datetime: task.due_at, class: 'task-due' }, fmtDateTime(task.due_at)) : null,
+    overdue ? h('span', { class: 'badge due' }, t('tasks.due')) : null);
 }
 
 async function loadLeads(box, user) {
