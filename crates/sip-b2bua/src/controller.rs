@@ -519,6 +519,21 @@ impl B2bua {
         } = invite;
         let unusable = unusable_invite(&request);
         let dialed = number_of(&request.uri).unwrap_or_default();
+        let colleague = self
+            .router
+            .config()
+            .agents
+            .iter()
+            .find(|a| a.extension.as_deref() == Some(dialed.as_str()))
+            .map(|a| a.id);
+        if let Some(colleague) = colleague {
+            let invite = IncomingInvite {
+                key,
+                request,
+                source,
+            };
+            return self.call_colleague(now, layer, directory, invite, agent, colleague, unusable);
+        }
         let decision = route_outbound(self.router.config(), agent, &dialed);
         let numbers = InboundNumbers {
             caller: Caller::Number(
@@ -567,6 +582,57 @@ impl B2bua {
                     self.end_session(&mut ctx, id);
                 }
             }
+        }
+        id
+    }
+
+    /// An internal call: an agent dialed a colleague's extension. No trunk, no routing: the
+    /// colleague's phones ring until one answers or the caller gives up.
+    #[allow(clippy::too_many_arguments)]
+    fn call_colleague(
+        &mut self,
+        now: Instant,
+        layer: &mut TransactionLayer,
+        directory: &dyn Directory,
+        invite: IncomingInvite,
+        agent: AgentId,
+        colleague: AgentId,
+        unusable: Option<Unusable>,
+    ) -> SessionId {
+        let own_extension = self
+            .router
+            .config()
+            .agent(agent)
+            .and_then(|a| a.extension.clone())
+            .unwrap_or_else(|| agent.to_string());
+        let dialed = number_of(&invite.request.uri).unwrap_or_default();
+        let numbers = InboundNumbers {
+            caller: Caller::Number(own_extension),
+            dialed,
+            to: None,
+            diversion: None,
+        };
+        let IncomingInvite {
+            key,
+            request,
+            source,
+        } = invite;
+        let id = self.open_session(now, key, request, source, numbers, CallDirection::Internal);
+        if let Some(s) = self.sessions.get_mut(&id) {
+            s.record.agent = Some(agent);
+        }
+        let mut ctx = Ctx {
+            now,
+            layer,
+            directory,
+        };
+        if let Some(problem) = unusable {
+            self.refuse_unusable(now, ctx.layer, id, problem);
+            self.end_session(&mut ctx, id);
+        } else if !self.ring_agent(&mut ctx, id, colleague) {
+            self.note(id, format!("agent {colleague} has no registered phone"));
+            self.reject_caller(now, ctx.layer, id, StatusCode::TEMPORARILY_UNAVAILABLE);
+            self.end_session(&mut ctx, id);
         }
         id
     }
@@ -1545,12 +1611,15 @@ impl B2bua {
             LegTarget::External { .. } => self.bridge_leg(ctx, session, leg),
             LegTarget::Agent(agent) => {
                 let call = self.sessions.get(&session).and_then(|s| s.route);
-                if let Some(call) = call {
-                    let mut queue = VecDeque::new();
-                    let status = LegStatus::Answered;
-                    self.feed(ctx, call, Event::AgentLeg { agent, status }, &mut queue);
-                    self.run_routing(ctx, queue.into());
-                }
+                let Some(call) = call else {
+                    // An internal call: nobody to ask, the colleague answered.
+                    self.bridge_leg(ctx, session, leg);
+                    return;
+                };
+                let mut queue = VecDeque::new();
+                let status = LegStatus::Answered;
+                self.feed(ctx, call, Event::AgentLeg { agent, status }, &mut queue);
+                self.run_routing(ctx, queue.into());
                 // Routing bridges the agent it still waits for; if it did not (its ring timer
                 // fired as the 200 was on its way), this leg lost.
                 if self
@@ -1615,7 +1684,8 @@ impl B2bua {
             LegTarget::Agent(agent) => Some(agent),
             LegTarget::External { .. } => None,
         };
-        if agent.is_some() {
+        // Inbound the record names who answered; outbound and internal, who called.
+        if agent.is_some() && s.direction == CallDirection::Inbound {
             s.record.agent = agent;
         }
         self.outputs
@@ -1893,14 +1963,26 @@ impl B2bua {
                 } else {
                     LegStatus::Unreachable
                 };
-                if let Some(call) = self.sessions.get(&session).and_then(|s| s.route) {
-                    let mut queue = VecDeque::new();
-                    let event = Event::AgentLeg {
-                        agent,
-                        status: leg_status,
-                    };
-                    self.feed(ctx, call, event, &mut queue);
-                    self.run_routing(ctx, queue.into());
+                match self.sessions.get(&session).and_then(|s| s.route) {
+                    Some(call) => {
+                        let mut queue = VecDeque::new();
+                        let event = Event::AgentLeg {
+                            agent,
+                            status: leg_status,
+                        };
+                        self.feed(ctx, call, event, &mut queue);
+                        self.run_routing(ctx, queue.into());
+                    }
+                    None => {
+                        // An internal call: the colleague's answer is the caller's.
+                        let status = match leg_status {
+                            LegStatus::Busy => StatusCode::BUSY_HERE,
+                            LegStatus::Rejected => StatusCode::DECLINE,
+                            _ => StatusCode::TEMPORARILY_UNAVAILABLE,
+                        };
+                        self.reject_caller(ctx.now, ctx.layer, session, status);
+                        self.end_session(ctx, session);
+                    }
                 }
             }
         }

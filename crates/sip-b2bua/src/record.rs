@@ -10,6 +10,8 @@ pub enum CallDirection {
     Inbound,
     /// An employee called out from a registered phone.
     Outbound,
+    /// An employee called a colleague's extension.
+    Internal,
 }
 
 /// How a call ended, as the call log shows it.
@@ -32,10 +34,11 @@ pub struct CallRecord {
     /// The B2BUA's id of the call.
     pub session: crate::SessionId,
     pub direction: CallDirection,
-    /// The calling party (customer inbound, `agent` outbound is in `agent`).
+    /// The calling party: the customer inbound; outbound the line's number presented (the
+    /// agent is in `agent`); internal the caller's extension.
     pub caller: Caller,
     /// The number dialed: the company line inbound, the customer's number outbound (E.164
-    /// after the outbound rules).
+    /// after the outbound rules), the colleague's extension internal.
     pub called: String,
     /// The To user part, when it differed from the dialed number.
     pub to: Option<String>,
@@ -43,7 +46,7 @@ pub struct CallRecord {
     pub diversion: Option<String>,
     /// The line the call came in or went out on, by name.
     pub line: Option<String>,
-    /// The agent who answered (inbound) or placed the call (outbound).
+    /// The agent who answered (inbound) or placed the call (outbound, internal).
     pub agent: Option<AgentId>,
     /// The queue group that answered it.
     pub queue: Option<String>,

@@ -18,6 +18,7 @@ name = "Anna"
 [[agents]]
 id = 102
 name = "Ben"
+extension = "102"
 
 [[agents]]
 id = 103
@@ -484,6 +485,56 @@ fn the_customer_is_busy_on_an_outbound_call_record_busy() {
     let anna = sim.add_phone("anna", "192.0.2.21:5060", 101, Behaviour::RingForever);
 
     sim.call(anna, "101", "01701234567", &[]);
+    sim.run_for(secs(3));
+    assert_eq!(sim.uas[anna].finals[0].status.as_u16(), 486);
+    assert_eq!(sim.the_record().status, CallStatus::Busy);
+    sim.run_for(secs(40));
+    sim.assert_idle();
+}
+
+#[test]
+fn anna_dials_bens_extension_his_phone_rings_he_answers_record_internal() {
+    let mut sim = Sim::new(SETTINGS);
+    let _trunk = sim.add_trunk(Behaviour::AnswerAfter(secs(1)));
+    let anna = sim.add_phone("anna", "192.0.2.21:5060", 101, Behaviour::RingForever);
+    let ben = sim.add_phone(
+        "ben",
+        "192.0.2.22:5060",
+        102,
+        Behaviour::AnswerAfter(secs(2)),
+    );
+
+    sim.call(anna, "101", "102", &[]);
+    sim.run_for(secs(3));
+    let invite = sim.first_to(ben, "INVITE");
+    let from = invite
+        .headers()
+        .raw(&sip_proto::HeaderName::From)
+        .unwrap()
+        .to_owned();
+    assert!(from.contains("sip:101@"), "Ben sees Anna's number: {from}");
+    assert_eq!(sim.uas[anna].finals[0].status.as_u16(), 200);
+    assert!(
+        sim.lines_to(_trunk).is_empty(),
+        "internal calls never touch the trunk"
+    );
+    sim.hang_up(anna);
+    sim.run_for(secs(1));
+    assert!(sim.got(ben, "BYE"));
+    let record = sim.the_record();
+    assert_eq!(record.direction, CallDirection::Internal);
+    assert_eq!(record.status, CallStatus::Answered);
+    assert_eq!(record.agent, Some(AgentId(101)));
+    assert_eq!(record.called, "102");
+}
+
+#[test]
+fn anna_dials_bens_extension_while_he_is_busy_record_busy() {
+    let mut sim = Sim::new(SETTINGS);
+    let anna = sim.add_phone("anna", "192.0.2.21:5060", 101, Behaviour::RingForever);
+    let _ben = sim.add_phone("ben", "192.0.2.22:5060", 102, Behaviour::BusyAfter(secs(1)));
+
+    sim.call(anna, "101", "102", &[]);
     sim.run_for(secs(3));
     assert_eq!(sim.uas[anna].finals[0].status.as_u16(), 486);
     assert_eq!(sim.the_record().status, CallStatus::Busy);
