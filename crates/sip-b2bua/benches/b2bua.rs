@@ -5,7 +5,6 @@
 //! B2BUA's share of a real call.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code, unreachable_pub)]
 mod common;
 
 use common::{secs, Behaviour, Sim, CUSTOMER, LINE};
