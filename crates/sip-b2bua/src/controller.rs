@@ -637,7 +637,9 @@ impl B2bua {
         id
     }
 
-    /// A transaction event. Returns it when it is not about one of our calls.
+    /// A transaction event. Returns it when it is not about one of our calls: requests of
+    /// other services (REGISTER, OPTIONS), new INVITEs (no To tag) for the shell to vet, and
+    /// in-dialog requests (To tag) of dialogs we do not know, which the shell answers 481.
     pub fn handle_event(
         &mut self,
         now: Instant,
@@ -2353,6 +2355,19 @@ fn unusable_invite(request: &Request) -> Option<Unusable> {
             unsupported: Vec::new(),
         })
     };
+    let in_dialog = request
+        .headers
+        .typed::<To>()
+        .ok()
+        .flatten()
+        .is_some_and(|to| to.tag().is_some());
+    if in_dialog {
+        // A shell should answer these itself (handle_event returned it: no dialog of ours).
+        return refuse(
+            StatusCode::CALL_DOES_NOT_EXIST,
+            "INVITE inside a dialog we do not know",
+        );
+    }
     if request.max_forwards().0 == 0 {
         return refuse(
             StatusCode::TOO_MANY_HOPS,

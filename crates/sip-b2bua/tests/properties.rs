@@ -83,6 +83,8 @@ struct Case {
     transfer: Option<(usize, u64, usize)>,
     /// Every n-th datagram is lost (0: none).
     lose_every: usize,
+    /// In-dialog requests people send while talking: (when, who: callers then phones, what).
+    chatter: Vec<(u64, usize, u8)>,
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -93,15 +95,17 @@ fn case() -> impl Strategy<Value = Case> {
         proptest::option::of((0usize..3, 0u64..60_000)),
         proptest::option::of((0usize..3, 0u64..40_000, 0usize..3)),
         prop_oneof![3 => Just(0usize), 1 => 7usize..20],
+        proptest::collection::vec((0u64..60_000, 0usize..5, 0u8..4), 0..4),
     )
         .prop_map(
-            |(phones, trunk, calls, agent_hangs_up, transfer, lose_every)| Case {
+            |(phones, trunk, calls, agent_hangs_up, transfer, lose_every, chatter)| Case {
                 phones,
                 trunk,
                 calls,
                 agent_hangs_up,
                 transfer,
                 lose_every,
+                chatter,
             },
         )
 }
@@ -150,6 +154,7 @@ fn run(case: &Case) -> Sim {
         Call,
         GiveUp,
         Transfer(usize),
+        InDialog(u8),
     }
     let mut actions: Vec<(u64, usize, Act)> = Vec::new();
     for (i, (_, start, give_up)) in case.calls.iter().enumerate() {
@@ -163,6 +168,12 @@ fn run(case: &Case) -> Sim {
         actions.push((at, phones[phone], Act::Transfer(to)));
         // A transferring agent hangs up right after, as phones do.
         actions.push((at + 200, phones[phone], Act::GiveUp));
+    }
+    for (at, who, what) in &case.chatter {
+        let ua = callers.iter().chain(&phones).nth(*who).copied();
+        if let Some(ua) = ua {
+            actions.push((*at, ua, Act::InDialog(*what)));
+        }
     }
     actions.sort();
     for (at, ua, act) in actions {
@@ -178,6 +189,21 @@ fn run(case: &Case) -> Sim {
                 sim.call(ua, CUSTOMER, line, &[]);
             }
             Act::GiveUp => sim.give_up(ua),
+            Act::InDialog(what) => {
+                let connected = sim.uas[ua]
+                    .dialog
+                    .as_ref()
+                    .is_some_and(|d| d.state == sip_core::dialog::DialogState::Confirmed);
+                if connected {
+                    let hold = "v=0\r\no=x 1 2 IN IP4 192.0.2.99\r\ns=-\r\na=sendonly\r\n";
+                    match what {
+                        0 => sim.in_dialog(ua, sip_proto::Method::Invite, Some(hold)),
+                        1 => sim.in_dialog(ua, sip_proto::Method::Update, Some(hold)),
+                        2 => sim.in_dialog(ua, sip_proto::Method::Info, None),
+                        _ => sim.in_dialog(ua, sip_proto::Method::Options, None),
+                    }
+                }
+            }
             Act::Transfer(to) => {
                 let connected = sim.uas[ua]
                     .dialog

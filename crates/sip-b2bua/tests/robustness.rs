@@ -352,3 +352,24 @@ fn a_call_whose_bye_never_comes_is_hung_up_after_the_maximum_duration() {
         .iter()
         .any(|n| n.contains("maximum call duration")));
 }
+
+#[test]
+fn a_re_invite_after_the_call_ended_is_not_a_new_call() {
+    let mut sim = Sim::new(SETTINGS);
+    let trunk = sim.add_trunk(Behaviour::RingForever);
+    let _anna = sim.add_phone(
+        "anna",
+        "192.0.2.21:5060",
+        101,
+        Behaviour::AnswerAfter(secs(1)),
+    );
+    sim.call(trunk, CUSTOMER, LINE, &[]);
+    sim.run_for(secs(3));
+    sim.hang_up(trunk);
+    sim.in_dialog(trunk, Method::Invite, Some("v=0\r\n"));
+    sim.run_for(secs(1));
+    assert!(sim.got(trunk, "SIP/2.0 481"));
+    assert_eq!(sim.pbx.records.len(), 1);
+    sim.run_for(secs(40));
+    sim.assert_idle();
+}

@@ -619,6 +619,23 @@ impl Sim {
                     .b2bua
                     .handle_event(now, &mut pbx.layer, &pbx.directory, event);
                 match back {
+                    Some(TransactionEvent::Request { key, request, .. })
+                        if request
+                            .headers
+                            .typed::<To>()
+                            .ok()
+                            .flatten()
+                            .is_some_and(|t| t.tag().is_some()) =>
+                    {
+                        // In a dialog nobody knows: 481, as a shell does.
+                        let r = request.make_response(StatusCode::CALL_DOES_NOT_EXIST, None);
+                        let _ = pbx.layer.send_response(now, &key, &r);
+                        pbx.unhandled.push(TransactionEvent::Request {
+                            key,
+                            request,
+                            source: Peer::udp(pbx.addr),
+                        });
+                    }
                     Some(TransactionEvent::Request {
                         key,
                         request,
