@@ -14,7 +14,9 @@ use sip_core::dialog::Dialog;
 use sip_core::digest::{authorize, ClientCredentials};
 use sip_core::{Instant, Peer, TransactionEvent, TransactionKey, TransactionLayer};
 use sip_proto::typed::{CSeq, Contact, ContentType, From, To, Via};
-use sip_proto::{Host, Method, Request, RequestBuilder, Response, StatusCode, Uri};
+use sip_proto::{
+    Host, Method, Request, RequestBuilder, Response, SipUri, StatusCode, Uri, UriParam,
+};
 
 use crate::config::B2buaConfig;
 use crate::directory::{Directory, TrunkRoute};
@@ -391,20 +393,23 @@ impl B2bua {
         via
     }
 
+    /// Our Contact towards a peer: `sip:ringbase@<advertised>`, with `;transport=tcp` (tls ...)
+    /// when the peer is reached over a reliable transport, so its requests come back on one.
     fn our_contact(&self, toward: Peer) -> Uri {
-        let transport = if toward.protocol.is_reliable() {
-            format!(
-                ";transport={}",
-                toward.protocol.to_via().as_str().to_lowercase()
-            )
-        } else {
-            String::new()
-        };
-        Uri::parse(&format!(
-            "sip:ringbase@{}{transport}",
-            self.config.advertised
-        ))
-        .unwrap_or_else(|_| unreachable_uri())
+        let addr = self.config.advertised;
+        let mut uri = SipUri::new(match addr.ip() {
+            std::net::IpAddr::V4(ip) => Host::Ipv4(ip),
+            std::net::IpAddr::V6(ip) => Host::Ipv6(ip),
+        });
+        uri.user = Some("ringbase".to_owned());
+        uri.port = Some(addr.port());
+        if toward.protocol.is_reliable() {
+            uri.params.push(UriParam {
+                name: "transport".to_owned(),
+                value: Some(toward.protocol.to_via().as_str().to_lowercase()),
+            });
+        }
+        Uri::Sip(uri)
     }
 
     // ------------------------------------------------------------------ entry points
@@ -535,13 +540,18 @@ impl B2bua {
             return self.call_colleague(now, layer, directory, invite, agent, colleague, unusable);
         }
         let decision = route_outbound(self.router.config(), agent, &dialed);
+        // The number presented: the line's; for a refused call, the agent's own extension.
+        let presented = match &decision {
+            Ok(decision) => decision.caller_id.clone(),
+            Err(_) => self
+                .router
+                .config()
+                .agent(agent)
+                .and_then(|a| a.extension.clone())
+                .unwrap_or_else(|| agent.to_string()),
+        };
         let numbers = InboundNumbers {
-            caller: Caller::Number(
-                decision
-                    .as_ref()
-                    .map(|d| d.caller_id.clone())
-                    .unwrap_or_default(),
-            ),
+            caller: Caller::Number(presented),
             dialed: decision
                 .as_ref()
                 .map(|d| d.number.clone())
@@ -2420,9 +2430,4 @@ impl Directory for NoDirectory {
     fn trunk_route(&self, _number: &str, _caller_id: &str) -> Option<TrunkRoute> {
         None
     }
-}
-
-/// A URI that always parses, for the impossible case that our own contact does not.
-fn unreachable_uri() -> Uri {
-    Uri::Sip(sip_proto::SipUri::new(Host::Domain("invalid".to_owned())))
 }
