@@ -23,7 +23,10 @@ use crate::directory::{Directory, TrunkRoute};
 use crate::identity::{inbound_numbers, number_of, InboundNumbers};
 use crate::record::{CallDirection, CallRecord, CallStatus};
 
+mod originate;
 mod transfer;
+use originate::Originated;
+pub use originate::{OriginateError, AGENT_RING, CUSTOMER_RING};
 use transfer::Transfer;
 
 /// One call through the B2BUA, as the embedder names it.
@@ -113,6 +116,8 @@ pub struct B2bua {
     dialogs: HashMap<LegKey, LegRef>,
     /// Routing's call id → our session.
     routed: HashMap<routing::CallId, SessionId>,
+    /// Click-to-calls: both legs placed by us, no caller leg.
+    originated: HashMap<SessionId, Originated>,
     /// Deadlines; the `u64` keeps equal instants apart and in arming order.
     timers: BTreeMap<(Instant, u64), TimerKind>,
     /// 2xx responses we retransmit until the ACK (§13.3.1.4), by the dialog they answer.
@@ -160,6 +165,8 @@ enum TimerKind {
     TransferTimeout(SessionId),
     /// A connected call has lasted [`B2buaConfig::max_call_duration`].
     MaxDuration(SessionId),
+    /// A click-to-call's phone (agent's, then customer's) has rung long enough.
+    OriginateRing(SessionId),
 }
 
 #[derive(Debug, Clone)]
@@ -283,8 +290,17 @@ struct Placement<'a> {
     from_user: &'a str,
     from_domain: &'a str,
     credentials: Option<ClientCredentials>,
-    /// Carry the caller's SDP offer; without it the callee makes the offer (transfers).
-    with_offer: bool,
+    offer: Offer,
+}
+
+/// The SDP a new leg's INVITE carries.
+enum Offer {
+    /// The caller's, unchanged.
+    CallersSdp,
+    /// None: the callee makes the offer in its 2xx (transfer targets, click-to-call phones).
+    None,
+    /// This one (click-to-call: the agent phone's offer goes to the customer).
+    Sdp(sip_proto::bytes::Bytes, Option<ContentType>),
 }
 
 /// The layer and the directory, passed down together.
@@ -308,6 +324,7 @@ impl B2bua {
             server_invites: HashMap::new(),
             dialogs: HashMap::new(),
             routed: HashMap::new(),
+            originated: HashMap::new(),
             timers: BTreeMap::new(),
             retransmits: HashMap::new(),
             outputs: VecDeque::new(),
@@ -326,7 +343,7 @@ impl B2bua {
 
     /// Calls in progress.
     pub fn active_calls(&self) -> usize {
-        self.sessions.len()
+        self.sessions.len() + self.originated.len()
     }
 
     /// Placed legs still tracked (ringing, being cancelled, connected).
@@ -801,10 +818,17 @@ impl B2bua {
                 }
                 TimerKind::Retransmit2xx(leg) => self.retransmit_2xx(&mut ctx, leg),
                 TimerKind::MaxDuration(session) => {
+                    let why = "ended after the maximum call duration".to_owned();
                     if self.sessions.contains_key(&session) {
-                        self.note(session, "ended after the maximum call duration".to_owned());
+                        self.note(session, why);
                         self.hang_up_from(&mut ctx, session, None);
+                    } else if self.is_originated(session) {
+                        self.originated_note(session, why);
+                        self.end_originated(&mut ctx, session);
                     }
+                }
+                TimerKind::OriginateRing(session) => {
+                    self.originated_ring_timeout(&mut ctx, session);
                 }
                 TimerKind::TransferTimeout(session) => {
                     self.transfer_timed_out(&mut ctx, session);
@@ -1206,7 +1230,7 @@ impl B2bua {
                 from_user: &caller,
                 from_domain: &domain,
                 credentials: None,
-                with_offer: true,
+                offer: Offer::CallersSdp,
             };
             rung |= self.place_leg(ctx, session, placement).is_some();
         }
@@ -1243,7 +1267,7 @@ impl B2bua {
                 from_user: caller_id,
                 from_domain: &route.from_domain,
                 credentials: route.credentials,
-                with_offer: true,
+                offer: Offer::CallersSdp,
             };
             self.place_leg(ctx, session, placement)
         });
@@ -1268,22 +1292,24 @@ impl B2bua {
             from_user,
             from_domain,
             credentials,
-            with_offer,
+            offer,
         } = placement;
-        let (body, content_type, display, max_forwards) = {
-            let s = self.sessions.get(&session)?;
-            let invite = &s.caller.invite;
-            // One hop less than the caller's INVITE had, so a trunk that routes the call
-            // back to us ends in 483 instead of a loop (unusable_invite refuses 0).
-            let max_forwards = invite.max_forwards().0.saturating_sub(1);
-            let content_type = invite.headers.typed::<ContentType>().ok().flatten();
-            let display = invite
-                .headers
-                .typed::<From>()
-                .ok()
-                .flatten()
-                .and_then(|f| f.display_name().map(str::to_owned));
-            (invite.body.clone(), content_type, display, max_forwards)
+        let caller_invite = self.sessions.get(&session).map(|s| &s.caller.invite);
+        // One hop less than the caller's INVITE had, so a trunk that routes the call back to
+        // us ends in 483 instead of a loop (unusable_invite refuses 0).
+        let max_forwards = caller_invite.map_or(70, |i| i.max_forwards().0.saturating_sub(1));
+        let display = caller_invite
+            .and_then(|i| i.headers.typed::<From>().ok().flatten())
+            .and_then(|f| f.display_name().map(str::to_owned));
+        let (body, content_type) = match offer {
+            Offer::CallersSdp => caller_invite
+                .map(|i| {
+                    let content_type = i.headers.typed::<ContentType>().ok().flatten();
+                    (i.body.clone(), content_type)
+                })
+                .unwrap_or_default(),
+            Offer::None => Default::default(),
+            Offer::Sdp(body, content_type) => (body, content_type),
         };
         let call_id = format!("{}@{}", self.fresh("c"), self.config.domain);
         let tag = self.fresh("t");
@@ -1304,7 +1330,8 @@ impl B2bua {
             .cseq(1)
             .contact(Contact::new(contact))
             .build();
-        if with_offer && !body.is_empty() {
+        let offerless = body.is_empty();
+        if !offerless {
             request.set_body(body, content_type.as_ref());
         }
         let key = ctx
@@ -1332,7 +1359,7 @@ impl B2bua {
                 answer: None,
                 ack: None,
                 ack_held: false,
-                offerless: !with_offer,
+                offerless,
                 credentials,
                 auth_tried: false,
                 final_status: None,
@@ -1472,6 +1499,15 @@ impl B2bua {
         leg: LegId,
         response: Response,
     ) {
+        let originated = self
+            .legs
+            .get(&leg)
+            .map(|l| l.session)
+            .filter(|session| self.is_originated(*session));
+        if let Some(session) = originated {
+            self.originated_invite_response(ctx, key, session, leg, response);
+            return;
+        }
         let status = response.status;
         if status == StatusCode::TRYING {
             return;
@@ -1885,8 +1921,17 @@ impl B2bua {
                     .get(&leg)
                     .is_some_and(|l| matches!(l.state, LegState::Answered | LegState::Bridged));
                 // Timer M of an answered INVITE is not a failure; other timeouts are a 408.
-                if !answered {
-                    self.on_leg_failed(ctx, leg, StatusCode::REQUEST_TIMEOUT);
+                let originated = self
+                    .legs
+                    .get(&leg)
+                    .map(|l| l.session)
+                    .filter(|session| self.is_originated(*session));
+                match (answered, originated) {
+                    (true, _) => {}
+                    (false, Some(session)) => {
+                        self.originated_leg_failed(ctx, session, leg, StatusCode::REQUEST_TIMEOUT)
+                    }
+                    (false, None) => self.on_leg_failed(ctx, leg, StatusCode::REQUEST_TIMEOUT),
                 }
             }
             ClientTx::Teardown => {}
@@ -2050,6 +2095,12 @@ impl B2bua {
             LegRef::Caller(session) => Some(session),
             LegRef::Placed(id) => self.legs.get(&id).map(|l| l.session),
         };
+        if let (Some(session), LegRef::Placed(id)) = (session, leg) {
+            if self.is_originated(session) {
+                self.originated_in_dialog(ctx, session, key, request, id);
+                return;
+            }
+        }
         let Some(session) = session.filter(|s| self.sessions.contains_key(s)) else {
             self.respond(ctx, &key, &request, StatusCode::CALL_DOES_NOT_EXIST);
             return;
@@ -2110,7 +2161,7 @@ impl B2bua {
                 }
             }
             Method::Refer => self.start_transfer(ctx, session, key, request, leg),
-            _ => self.relay_request(ctx, session, key, request, leg),
+            _ => self.relay_request(ctx, key, request, leg),
         }
     }
 
@@ -2176,24 +2227,12 @@ impl B2bua {
     fn relay_request(
         &mut self,
         ctx: &mut Ctx<'_>,
-        session: SessionId,
         key: TransactionKey,
         request: Request,
         from: LegRef,
     ) {
-        let Some(s) = self.sessions.get(&session) else {
-            return;
-        };
-        let peer = match from {
-            LegRef::Caller(_) => s.bridged.map(LegRef::Placed),
-            // Only the connected leg speaks for the callee side.
-            LegRef::Placed(id) => (s.bridged == Some(id)).then_some(LegRef::Caller(session)),
-        };
-        let destination = match peer {
-            Some(LegRef::Caller(_)) => Some(s.caller.source),
-            Some(LegRef::Placed(id)) => self.legs.get(&id).map(|l| l.destination),
-            None => None,
-        };
+        let peer = self.other_side(from);
+        let destination = peer.and_then(|peer| self.destination_of(peer));
         let (Some(peer), Some(destination)) = (peer, destination) else {
             // Not connected yet: there is nobody to pass it to.
             let pending = StatusCode::new(491).unwrap_or(StatusCode::SERVER_INTERNAL_ERROR);
@@ -2201,15 +2240,9 @@ impl B2bua {
             return;
         };
         let via = self.our_via(destination);
-        let dialog = match peer {
-            LegRef::Caller(_) => self
-                .sessions
-                .get_mut(&session)
-                .and_then(|s| s.caller.dialog.as_mut()),
-            LegRef::Placed(id) => self.legs.get_mut(&id).and_then(|l| l.dialog.as_mut()),
-        };
-        let Some(mut relayed) =
-            dialog.and_then(|d| d.create_request(request.method.clone(), via).ok())
+        let Some(mut relayed) = self
+            .dialog_mut(peer)
+            .and_then(|d| d.create_request(request.method.clone(), via).ok())
         else {
             self.respond(ctx, &key, &request, StatusCode::CALL_DOES_NOT_EXIST);
             return;
@@ -2244,14 +2277,7 @@ impl B2bua {
     ) {
         let mut back = original.make_response(response.status, None);
         back.reason = response.reason.clone();
-        let session = match from {
-            LegRef::Caller(session) => Some(session),
-            LegRef::Placed(id) => self.legs.get(&id).map(|l| l.session),
-        };
-        let toward = match from {
-            LegRef::Caller(session) => self.sessions.get(&session).map(|s| s.caller.source),
-            LegRef::Placed(id) => self.legs.get(&id).map(|l| l.destination),
-        };
+        let toward = self.destination_of(from);
         let is_invite = original.method == Method::Invite;
         if response.status.is_success() {
             if let Some(toward) = toward {
@@ -2262,13 +2288,7 @@ impl B2bua {
             }
             // The answering side's dialog: refresh its target, and ACK its 2xx to a
             // re-INVITE at once (the offer was in the re-INVITE, so the ACK has no body).
-            let peer = session
-                .and_then(|s| self.sessions.get(&s))
-                .and_then(|s| match from {
-                    LegRef::Caller(_) => s.bridged.map(LegRef::Placed),
-                    LegRef::Placed(_) => Some(LegRef::Caller(s.id)),
-                });
-            if let Some(peer) = peer {
+            if let Some(peer) = self.other_side(from) {
                 self.ack_relayed_answer(ctx, peer, response, is_invite);
             }
         }
@@ -2298,6 +2318,36 @@ impl B2bua {
         }
     }
 
+    /// The connected party on the other side of `leg`, if the call is connected.
+    fn other_side(&self, leg: LegRef) -> Option<LegRef> {
+        match leg {
+            LegRef::Caller(session) => self.sessions.get(&session)?.bridged.map(LegRef::Placed),
+            LegRef::Placed(id) => {
+                let session = self.legs.get(&id)?.session;
+                match self.sessions.get(&session) {
+                    // Only the connected leg speaks for the callee side.
+                    Some(s) => (s.bridged == Some(id)).then_some(LegRef::Caller(session)),
+                    None => self.originated_other_side(session, id),
+                }
+            }
+        }
+    }
+
+    /// Where requests on a leg go.
+    fn destination_of(&self, leg: LegRef) -> Option<Peer> {
+        match leg {
+            LegRef::Caller(session) => self.sessions.get(&session).map(|s| s.caller.source),
+            LegRef::Placed(id) => self.legs.get(&id).map(|l| l.destination),
+        }
+    }
+
+    fn dialog_mut(&mut self, leg: LegRef) -> Option<&mut Dialog> {
+        match leg {
+            LegRef::Caller(session) => self.sessions.get_mut(&session)?.caller.dialog.as_mut(),
+            LegRef::Placed(id) => self.legs.get_mut(&id)?.dialog.as_mut(),
+        }
+    }
+
     fn leg_key_of(&self, leg: LegRef) -> Option<LegKey> {
         match leg {
             LegRef::Caller(session) => self.sessions.get(&session).map(|s| s.caller.key.clone()),
@@ -2312,22 +2362,11 @@ impl B2bua {
         response: &Response,
         is_invite: bool,
     ) {
-        let destination = match peer {
-            LegRef::Caller(session) => self.sessions.get(&session).map(|s| s.caller.source),
-            LegRef::Placed(id) => self.legs.get(&id).map(|l| l.destination),
-        };
-        let Some(destination) = destination else {
+        let Some(destination) = self.destination_of(peer) else {
             return;
         };
         let via = self.our_via(destination);
-        let dialog = match peer {
-            LegRef::Caller(session) => self
-                .sessions
-                .get_mut(&session)
-                .and_then(|s| s.caller.dialog.as_mut()),
-            LegRef::Placed(id) => self.legs.get_mut(&id).and_then(|l| l.dialog.as_mut()),
-        };
-        let Some(dialog) = dialog else {
+        let Some(dialog) = self.dialog_mut(peer) else {
             return;
         };
         let _ = dialog.on_response(response, is_invite);

@@ -114,6 +114,8 @@ pub mod identity;
 mod record;
 
 pub use config::{B2buaConfig, DialedNumberSource, DEFAULT_MAX_CALL_DURATION};
-pub use controller::{B2bua, IncomingInvite, Output, SessionId};
+pub use controller::{
+    B2bua, IncomingInvite, OriginateError, Output, SessionId, AGENT_RING, CUSTOMER_RING,
+};
 pub use directory::{AgentContact, Directory, TrunkRoute};
 pub use record::{CallDirection, CallRecord, CallStatus};

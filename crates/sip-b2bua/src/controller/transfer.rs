@@ -22,7 +22,8 @@ use sip_proto::typed::{CSeq, ContentType, ReferTo};
 use sip_proto::{HeaderName, Method, Request, Response, StatusCode};
 
 use super::{
-    B2bua, ClientTx, Ctx, LegId, LegRef, LegState, LegTarget, Placement, SessionId, TimerKind,
+    B2bua, ClientTx, Ctx, LegId, LegRef, LegState, LegTarget, Offer, Placement, SessionId,
+    TimerKind,
 };
 use crate::identity::number_of;
 
@@ -95,7 +96,7 @@ impl B2bua {
                             from_user: &presented,
                             from_domain: &route.from_domain,
                             credentials: route.credentials,
-                            with_offer: false,
+                            offer: Offer::None,
                         };
                         self.place_leg(ctx, session, placement)
                     })
@@ -144,7 +145,7 @@ impl B2bua {
                     from_user: presented,
                     from_domain: &domain,
                     credentials: None,
-                    with_offer: false,
+                    offer: Offer::None,
                 };
                 self.place_leg(ctx, session, placement)
             })

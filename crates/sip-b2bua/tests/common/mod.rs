@@ -329,6 +329,21 @@ impl Sim {
         u.outgoing = Some((key, request));
     }
 
+    /// Click-to-call from the API: ring `agent`'s phone, then call `number`.
+    pub fn originate(
+        &mut self,
+        agent: i64,
+        number: &str,
+    ) -> Result<sip_b2bua::SessionId, sip_b2bua::OriginateError> {
+        let now = self.now;
+        let pbx = &mut self.pbx;
+        let result =
+            pbx.b2bua
+                .originate(now, &mut pbx.layer, &pbx.directory, AgentId(agent), number);
+        self.flush();
+        result
+    }
+
     /// `ua` gives up its ringing call (CANCEL).
     pub fn cancel(&mut self, ua: usize) {
         let now = self.now;
