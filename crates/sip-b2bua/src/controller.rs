@@ -86,9 +86,13 @@ pub enum Output {
 ///    or credentials, a phone by digest) and then calls
 ///    [`accept_inbound`](Self::accept_inbound) (from a trunk) or
 ///    [`accept_outbound`](Self::accept_outbound) (from an agent's phone), or refuses it.
+///    Click-to-call starts with [`originate`](Self::originate).
 /// 2. Drain [`poll_output`](Self::poll_output): answer [`Output::LookupCaller`] with
-///    [`caller_card`](Self::caller_card) once the CRM answered; store
-///    [`Output::CallEnded`] records.
+///    [`caller_card`](Self::caller_card) once the CRM answered; publish
+///    [`Output::AgentRinging`] (screen pop) and [`Output::CallAnswered`]; store
+///    [`Output::CallEnded`] records. Agent presence goes to
+///    [`agent_state_changed`](Self::agent_state_changed), settings to
+///    [`replace_routing_config`](Self::replace_routing_config).
 /// 3. Call [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout)
 ///    is due (routing timers: ring time, IVR, queue waits; 2xx retransmission).
 /// 4. After each call, drain the layer (`poll_transmit`, `poll_event`) as usual.
@@ -331,9 +335,32 @@ impl B2bua {
         }
     }
 
-    /// The routing engine (for settings changes and agent presence).
-    pub fn router_mut(&mut self) -> &mut Router {
-        &mut self.router
+    /// New routing settings (edited over the API): calls that arrive from now on use them.
+    pub fn replace_routing_config(
+        &mut self,
+        config: routing::RoutingConfig,
+    ) -> Result<(), routing::ConfigError> {
+        self.router.replace_config(config)
+    }
+
+    /// An agent's presence changed (paused, back, off shift, on a call elsewhere). A newly
+    /// free agent may be offered a caller waiting in a queue at once, so this can ring.
+    pub fn agent_state_changed(
+        &mut self,
+        now: Instant,
+        layer: &mut TransactionLayer,
+        directory: &dyn Directory,
+        agent: AgentId,
+        state: routing::AgentState,
+    ) {
+        let wall = self.wall_time(now);
+        let outputs = self.router.agent_state_changed(agent, state, wall);
+        let mut ctx = Ctx {
+            now,
+            layer,
+            directory,
+        };
+        self.run_routing(&mut ctx, outputs);
     }
 
     /// The routing engine.

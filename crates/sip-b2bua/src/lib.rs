@@ -14,8 +14,18 @@
 //!   Privacy; Diversion, To, Request-URI).
 //! - [`Directory`]: the embedder's answers — an agent's registered contacts, the trunk for a
 //!   number.
-//! - [`B2bua`] (`controller`): sessions, legs, routing actions, bridging, 2xx retransmission.
+//! - [`B2bua`] (`controller`): sessions, legs, routing actions, bridging, 2xx retransmission;
+//!   `controller/transfer.rs`: blind transfer with REFER; `controller/originate.rs`:
+//!   click-to-call ([`B2bua::originate`]).
 //! - [`CallRecord`]: what the CRM logs for each call.
+//!
+//! # Calls it handles
+//! - inbound from a trunk, routed by [`routing::Router`] (queues, forks, ring timers,
+//!   fallbacks, forwards to external numbers through a trunk);
+//! - outbound from an agent's phone through [`routing::route_outbound`] (403 when refused);
+//! - internal: an agent dialing a colleague's extension;
+//! - click-to-call: the agent's phone first, then the customer;
+//! - blind transfer (REFER) by the connected agent, to an extension or a number.
 //!
 //! # Driving it from a shell
 //! The shell's endpoint loop owns the [`sip_core::TransactionLayer`] and this controller:

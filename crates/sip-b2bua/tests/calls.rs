@@ -541,3 +541,53 @@ fn anna_dials_bens_extension_while_he_is_busy_record_busy() {
     sim.run_for(secs(40));
     sim.assert_idle();
 }
+
+#[test]
+fn the_only_member_is_paused_the_caller_waits_and_is_rung_through_when_she_is_back() {
+    let settings = r#"
+[[agents]]
+id = 101
+name = "Anna"
+
+[[lines]]
+number = "+493012345678"
+name = "Sales"
+queue = "sales"
+
+[[queues]]
+name = "sales"
+strategy = "in_order"
+members = [101]
+no_answer = { action = "wait_in_queue", music = "hold-music", max_wait_seconds = 300 }
+"#;
+    let mut sim = Sim::new(settings);
+    let trunk = sim.add_trunk(Behaviour::RingForever);
+    let anna = sim.add_phone(
+        "anna",
+        "192.0.2.21:5060",
+        101,
+        Behaviour::AnswerAfter(secs(2)),
+    );
+    sim.agent_state(101, routing::AgentState::Paused);
+
+    sim.call(trunk, CUSTOMER, LINE, &[]);
+    sim.run_for(secs(20));
+    assert!(!sim.got(anna, "INVITE"), "a paused agent is not rung");
+    assert!(
+        sim.uas[trunk].finals.is_empty(),
+        "the caller waits (ringback: no music yet)"
+    );
+    sim.agent_state(101, routing::AgentState::Free);
+    sim.run_for(secs(3));
+    assert!(sim.got(anna, "INVITE"));
+    assert_eq!(sim.uas[trunk].finals[0].status.as_u16(), 200);
+    sim.hang_up(trunk);
+    sim.run_for(secs(1));
+    let record = sim.the_record();
+    assert_eq!(record.status, CallStatus::Answered);
+    assert!(
+        record.notes.iter().any(|n| n.contains("hold-music")),
+        "{:?}",
+        record.notes
+    );
+}

@@ -329,6 +329,15 @@ impl Sim {
         u.outgoing = Some((key, request));
     }
 
+    /// An agent's presence changes (the web app's pause button).
+    pub fn agent_state(&mut self, agent: i64, state: routing::AgentState) {
+        let now = self.now;
+        let pbx = &mut self.pbx;
+        pbx.b2bua
+            .agent_state_changed(now, &mut pbx.layer, &pbx.directory, AgentId(agent), state);
+        self.flush();
+    }
+
     /// Click-to-call from the API: ring `agent`'s phone, then call `number`.
     pub fn originate(
         &mut self,
