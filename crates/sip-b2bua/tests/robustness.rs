@@ -373,3 +373,40 @@ fn a_re_invite_after_the_call_ended_is_not_a_new_call() {
     sim.run_for(secs(40));
     sim.assert_idle();
 }
+
+#[test]
+fn over_tcp_the_answer_is_sent_once_and_our_contact_asks_for_tcp() {
+    let mut sim = Sim::new(SETTINGS);
+    sim.use_tcp();
+    let trunk = sim.add_trunk(Behaviour::RingForever);
+    let anna = sim.add_phone(
+        "anna",
+        "192.0.2.21:5060",
+        101,
+        Behaviour::AnswerAfter(secs(1)),
+    );
+    let trunk_addr = sim.uas[trunk].addr;
+    // A lost ACK would be the transport's problem on TCP: no 2xx retransmission from us.
+    sim.drop_when(move |d| d.from == trunk_addr && d.start_line().starts_with("ACK"));
+
+    sim.call(trunk, CUSTOMER, LINE, &[]);
+    sim.run_for(secs(10));
+    assert_eq!(sim.count(trunk, "SIP/2.0 200"), 1);
+    let invite = sim.first_to(anna, "INVITE");
+    let via = invite
+        .headers()
+        .raw(&sip_proto::HeaderName::Via)
+        .unwrap()
+        .to_owned();
+    assert!(via.starts_with("SIP/2.0/TCP"), "{via}");
+    let contact = invite
+        .headers()
+        .raw(&sip_proto::HeaderName::Contact)
+        .unwrap()
+        .to_owned();
+    assert!(contact.contains("transport=tcp"), "{contact}");
+    sim.hang_up(trunk);
+    sim.run_for(secs(1));
+    assert!(sim.got(anna, "BYE"));
+    assert_eq!(sim.the_record().status, CallStatus::Answered);
+}

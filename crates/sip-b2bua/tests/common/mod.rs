@@ -18,9 +18,10 @@ use sip_b2bua::{
 use sip_core::dialog::Dialog;
 use sip_core::{
     Instant, Peer, TransactionConfig, TransactionEvent, TransactionKey, TransactionLayer,
+    TransportProtocol,
 };
 use sip_proto::bytes::Bytes;
-use sip_proto::typed::{Contact, ContentType, From, To, Transport, Via};
+use sip_proto::typed::{Contact, ContentType, From, To, Via};
 use sip_proto::{Host, Message, Method, Request, RequestBuilder, Response, StatusCode, Uri};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -130,10 +131,10 @@ enum Scheduled {
 }
 
 /// The embedder's knowledge, for tests: who is registered where, and one trunk.
-#[derive(Default)]
 pub struct TestDirectory {
     pub contacts: HashMap<AgentId, Vec<AgentContact>>,
     pub trunk: Option<SocketAddr>,
+    pub protocol: TransportProtocol,
     pub trunk_credentials: Option<sip_core::digest::ClientCredentials>,
 }
 
@@ -146,7 +147,10 @@ impl Directory for TestDirectory {
         let trunk = self.trunk?;
         Some(TrunkRoute {
             uri: format!("sip:{number}@{trunk}").parse().ok()?,
-            destination: Peer::udp(trunk),
+            destination: Peer {
+                protocol: self.protocol,
+                addr: trunk,
+            },
             from_domain: "pbx.example".to_owned(),
             credentials: self.trunk_credentials.clone(),
         })
@@ -173,6 +177,8 @@ pub struct Pbx {
 
 pub struct Sim {
     pub now: Instant,
+    /// UDP unless a test asks for TCP (reliable: no retransmissions, transport=tcp).
+    pub protocol: TransportProtocol,
     pub latency: Duration,
     pub uas: Vec<Ua>,
     pub pbx: Pbx,
@@ -201,13 +207,19 @@ impl Sim {
         tweak(&mut b2bua_config);
         Sim {
             now: Instant::ZERO,
+            protocol: TransportProtocol::Udp,
             latency: Duration::from_millis(10),
             uas: Vec::new(),
             pbx: Pbx {
                 addr,
                 layer: TransactionLayer::new(TransactionConfig::default()),
                 b2bua: B2bua::new(b2bua_config, router),
-                directory: TestDirectory::default(),
+                directory: TestDirectory {
+                    contacts: HashMap::new(),
+                    trunk: None,
+                    protocol: TransportProtocol::Udp,
+                    trunk_credentials: None,
+                },
                 card: CrmCard::Unknown,
                 phones: HashMap::new(),
                 records: Vec::new(),
@@ -226,6 +238,12 @@ impl Sim {
     /// Datagrams for which `rule` returns true are lost (they are still logged).
     pub fn drop_when(&mut self, rule: impl FnMut(&Datagram) -> bool + 'static) {
         self.drop_rule = Some(Box::new(rule));
+    }
+
+    /// Everyone talks TCP (call before adding user agents).
+    pub fn use_tcp(&mut self) {
+        self.protocol = TransportProtocol::Tcp;
+        self.pbx.directory.protocol = TransportProtocol::Tcp;
     }
 
     /// Stops losing datagrams.
@@ -282,7 +300,10 @@ impl Sim {
             .or_default()
             .push(AgentContact {
                 uri: format!("sip:{agent}@{addr}").parse().unwrap(),
-                destination: Peer::udp(addr),
+                destination: Peer {
+                    protocol: self.protocol,
+                    addr,
+                },
             });
         self.pbx.phones.insert(addr, AgentId(agent));
         ua
@@ -293,6 +314,7 @@ impl Sim {
     /// `ua` calls `number` at Ringbase: an INVITE with an SDP offer and `extra` headers.
     pub fn call(&mut self, ua: usize, from_number: &str, number: &str, extra: &[(&str, &str)]) {
         let pbx = self.pbx.addr;
+        let protocol = self.protocol;
         let u = &mut self.uas[ua];
         let target: Uri = format!("sip:{number}@{pbx}").parse().unwrap();
         let branch = format!("z9hG4bK{}inv{}", u.name, u.next_tag);
@@ -301,7 +323,7 @@ impl Sim {
         let mut from = From::new(format!("sip:{from_number}@{}", u.addr).parse().unwrap());
         from.set_tag(&tag);
         let builder = RequestBuilder::new(Method::Invite, target.clone())
-            .via(via(u.addr, &branch))
+            .via(via_for(protocol, u.addr, &branch))
             .from(from)
             .to(To::new(target))
             .call_id(&format!("{}-call{}", u.name, u.next_tag))
@@ -324,7 +346,14 @@ impl Sim {
         }
         let key = u
             .layer
-            .send_request(self.now, request.clone(), Peer::udp(pbx))
+            .send_request(
+                self.now,
+                request.clone(),
+                Peer {
+                    protocol,
+                    addr: pbx,
+                },
+            )
             .unwrap();
         u.outgoing = Some((key, request));
     }
@@ -384,28 +413,41 @@ impl Sim {
     pub fn refer(&mut self, ua: usize, target: &str) {
         let now = self.now;
         let pbx = self.pbx.addr;
+        let protocol = self.protocol;
         let u = &mut self.uas[ua];
         let branch = format!("z9hG4bK{}ref{}", u.name, u.next_tag);
         u.next_tag += 1;
         let dialog = u.dialog.as_mut().expect("no dialog");
         let mut request = dialog
-            .create_request(Method::Refer, via(u.addr, &branch))
+            .create_request(Method::Refer, via_for(protocol, u.addr, &branch))
             .unwrap();
         request
             .headers
             .push(sip_proto::HeaderName::ReferTo, format!("<{target}>"));
-        u.layer.send_request(now, request, Peer::udp(pbx)).unwrap();
+        u.layer
+            .send_request(
+                now,
+                request,
+                Peer {
+                    protocol,
+                    addr: pbx,
+                },
+            )
+            .unwrap();
     }
 
     /// `ua` sends a request in its dialog (re-INVITE with `sdp` for hold ...).
     pub fn in_dialog(&mut self, ua: usize, method: Method, sdp: Option<&str>) {
         let now = self.now;
         let pbx = self.pbx.addr;
+        let protocol = self.protocol;
         let u = &mut self.uas[ua];
         let branch = format!("z9hG4bK{}dlg{}", u.name, u.next_tag);
         u.next_tag += 1;
         let dialog = u.dialog.as_mut().expect("no dialog");
-        let mut request = dialog.create_request(method, via(u.addr, &branch)).unwrap();
+        let mut request = dialog
+            .create_request(method, via_for(protocol, u.addr, &branch))
+            .unwrap();
         if let Some(sdp) = sdp {
             request.set_body(Bytes::from(sdp.to_owned()), Some(&ContentType::sdp()));
         }
@@ -415,7 +457,17 @@ impl Sim {
             .unwrap()
             .seq;
         let is_invite = request.method == Method::Invite;
-        let key = u.layer.send_request(now, request, Peer::udp(pbx)).unwrap();
+        let key = u
+            .layer
+            .send_request(
+                now,
+                request,
+                Peer {
+                    protocol,
+                    addr: pbx,
+                },
+            )
+            .unwrap();
         if is_invite {
             u.reinvite = Some((key, cseq));
         }
@@ -423,7 +475,11 @@ impl Sim {
 
     fn ua_event(&mut self, ua: usize, event: TransactionEvent) {
         let now = self.now;
-        let pbx = Peer::udp(self.pbx.addr);
+        let protocol = self.protocol;
+        let pbx = Peer {
+            protocol,
+            addr: self.pbx.addr,
+        };
         let u = &mut self.uas[ua];
         match event {
             TransactionEvent::Request { key, request, .. } => {
@@ -528,7 +584,7 @@ impl Sim {
                         let branch = format!("z9hG4bK{}ack{}", u.name, u.next_tag);
                         u.next_tag += 1;
                         if let Some(dialog) = u.dialog.as_ref() {
-                            let ack = dialog.ack_for_2xx(cseq, via(u.addr, &branch));
+                            let ack = dialog.ack_for_2xx(cseq, via_for(protocol, u.addr, &branch));
                             u.layer.send_stateless(pbx, &ack.into());
                         }
                         return;
@@ -544,7 +600,7 @@ impl Sim {
                     let dialog = Dialog::from_uac(&invite, &response).unwrap();
                     let branch = format!("z9hG4bK{}ack{}", u.name, u.next_tag);
                     u.next_tag += 1;
-                    let mut ack = dialog.ack_for_2xx(1, via(u.addr, &branch));
+                    let mut ack = dialog.ack_for_2xx(1, via_for(protocol, u.addr, &branch));
                     if u.late_offer {
                         ack.set_body(Bytes::from(u.sdp.clone()), Some(&ContentType::sdp()));
                     }
@@ -772,7 +828,10 @@ impl Sim {
                 let (_, index) = *entry.key();
                 entry.remove();
                 let d = self.log[index].clone();
-                let source = Peer::udp(d.from);
+                let source = Peer {
+                    protocol: self.protocol,
+                    addr: d.from,
+                };
                 if d.to == self.pbx.addr {
                     let _ = self.pbx.layer.handle_datagram(self.now, source, &d.payload);
                     self.pbx_drain();
@@ -900,11 +959,15 @@ fn check_digest(request: &Request, user: &str, password: &str) -> Option<bool> {
 }
 
 pub fn via(addr: SocketAddr, branch: &str) -> Via {
+    via_for(TransportProtocol::Udp, addr, branch)
+}
+
+pub fn via_for(protocol: TransportProtocol, addr: SocketAddr, branch: &str) -> Via {
     let host = match addr.ip() {
         std::net::IpAddr::V4(ip) => Host::Ipv4(ip),
         std::net::IpAddr::V6(ip) => Host::Ipv6(ip),
     };
-    let mut via = Via::new(Transport::Udp, host, Some(addr.port()), branch);
+    let mut via = Via::new(protocol.to_via(), host, Some(addr.port()), branch);
     via.params.set("rport", None);
     via
 }
