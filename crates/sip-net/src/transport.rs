@@ -8,7 +8,7 @@ use sip_proto::bytes::Bytes;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -23,6 +23,32 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Messages queued for one connection's writer before further ones are dropped (the
 /// transaction layer retransmits or times out; a stuck peer must not grow memory).
 const WRITE_QUEUE: usize = 256;
+/// Open TCP connections at most; more are closed at once, so a flood of connections cannot
+/// exhaust file descriptors (UDP keeps working).
+const MAX_CONNECTIONS: usize = 20_000;
+
+/// Open connections, counted by the connection tasks themselves.
+static OPEN_CONNECTIONS: AtomicUsize = AtomicUsize::new(0);
+
+/// Holds one slot of [`MAX_CONNECTIONS`] while a connection task runs.
+struct ConnectionSlot;
+
+impl ConnectionSlot {
+    fn take() -> Option<ConnectionSlot> {
+        let taken = OPEN_CONNECTIONS.fetch_add(1, Ordering::AcqRel);
+        if taken >= MAX_CONNECTIONS {
+            OPEN_CONNECTIONS.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(ConnectionSlot)
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        OPEN_CONNECTIONS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// IPv4-mapped IPv6 addresses (from a dual-stack socket) as plain IPv4, so `received`, the
 /// registrations and the connection table all see one form.
@@ -165,7 +191,12 @@ impl Sockets {
         }
         // No connection to that peer (it closed, or a request goes to a new one): open one.
         let input = self.input.clone();
+        let Some(slot) = ConnectionSlot::take() else {
+            tracing::warn!(%to, "too many TCP connections; message dropped");
+            return;
+        };
         tokio::spawn(async move {
+            let _slot = slot;
             match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(to)).await {
                 Ok(Ok(stream)) => run_connection(stream, to, input, Some(payload)).await,
                 Ok(Err(e)) => tracing::debug!(%to, error = %e, "TCP connect failed"),
@@ -222,9 +253,19 @@ async fn read_udp(socket: Arc<UdpSocket>, input: mpsc::Sender<Input>) {
 async fn accept_tcp(listener: TcpListener, input: mpsc::Sender<Input>) {
     loop {
         match listener.accept().await {
-            Ok((stream, from)) => {
-                tokio::spawn(run_connection(stream, canonical(from), input.clone(), None));
-            }
+            Ok((stream, from)) => match ConnectionSlot::take() {
+                Some(slot) => {
+                    let input = input.clone();
+                    tokio::spawn(async move {
+                        run_connection(stream, canonical(from), input, None).await;
+                        drop(slot);
+                    });
+                }
+                None => {
+                    tracing::warn!(%from, max = MAX_CONNECTIONS, "too many TCP connections; refused");
+                    drop(stream);
+                }
+            },
             Err(e) => {
                 // Out of file descriptors and the like: wait a little rather than spin.
                 tracing::warn!(error = %e, "TCP accept failed");

@@ -228,6 +228,28 @@ async fn tcp_messages_are_framed_by_content_length_across_writes() {
     assert_eq!(ids, ["tcp0@probe", "tcp1@probe", "tcp2@probe"]);
 }
 
+#[tokio::test]
+async fn an_unframeable_tcp_stream_is_closed_and_the_server_carries_on() {
+    let s = server("127.0.0.1:0").await;
+    let mut bad = TcpStream::connect(s.tcp).await.unwrap();
+    // No Content-Length: a stream message cannot be framed (RFC 3261 §18.3).
+    bad.write_all(b"OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKx\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), bad.read(&mut buf))
+        .await
+        .expect("closed within 5 s")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "the server closed the connection");
+
+    let mut good = TcpStream::connect(s.tcp).await.unwrap();
+    good.write_all(options("TCP", "127.0.0.1:1", false, "after").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(read_responses(&mut good, 1).await[0].status, StatusCode::OK);
+}
+
 async fn add_phone_user(store: &dyn Store, login: &str, password: &str) -> domain::UserId {
     let user = store
         .create_user(
