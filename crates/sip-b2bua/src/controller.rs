@@ -283,6 +283,7 @@ struct Session {
     /// the log entries that follow the terminal action still reach the record).
     end_requested: bool,
     transfer: Option<Transfer>,
+    max_duration_timer: Option<(Instant, u64)>,
 }
 
 /// What a new leg is and where it goes.
@@ -376,6 +377,12 @@ impl B2bua {
     /// Placed legs still tracked (ringing, being cancelled, connected).
     pub fn active_legs(&self) -> usize {
         self.legs.len()
+    }
+
+    /// Deadlines still set (ring timers, retransmissions ...), for metrics: a finished call
+    /// leaves none that outlive a few minutes.
+    pub fn pending_timers(&self) -> usize {
+        self.timers.len()
     }
 
     /// The next thing for the embedder.
@@ -923,6 +930,7 @@ impl B2bua {
                 record: RecordDraft::default(),
                 end_requested: false,
                 transfer: None,
+                max_duration_timer: None,
             },
         );
         id
@@ -987,6 +995,9 @@ impl B2bua {
         }
         if let Some(bridge) = s.bridge {
             self.pairs.close(bridge);
+        }
+        if let Some(timer) = s.max_duration_timer {
+            self.timers.remove(&timer);
         }
         self.dialogs.remove(&s.caller.key);
         self.retransmits.remove(&s.caller.key);
@@ -1791,13 +1802,20 @@ impl B2bua {
             .map_or(1, |c| c.seq);
         let _ = ctx.layer.send_response(ctx.now, &key, &ok);
         self.arm_2xx_retransmission(ctx, caller_key, key, ok, cseq, source, Some(session));
-        // A BYE lost for good (a phone that died, a NAT that forgot us) must not keep a call
-        // and its agent busy forever.
-        if let Some(limit) = self.config.max_call_duration {
-            let seq = self.next_id();
-            self.timers
-                .insert((ctx.now + limit, seq), TimerKind::MaxDuration(session));
+        let timer = self.arm_max_duration(ctx.now, session);
+        if let Some(s) = self.sessions.get_mut(&session) {
+            s.max_duration_timer = timer;
         }
+    }
+
+    /// A BYE lost for good (a phone that died, a NAT that forgot us) must not keep a call and
+    /// its agent busy forever. Returns the timer's key: it is removed when the call ends, so
+    /// hours-long deadlines of finished calls do not pile up.
+    fn arm_max_duration(&mut self, now: Instant, session: SessionId) -> Option<(Instant, u64)> {
+        let limit = self.config.max_call_duration?;
+        let key = (now + limit, self.next_id());
+        self.timers.insert(key, TimerKind::MaxDuration(session));
+        Some(key)
     }
 
     /// §13.3.1.4: on UDP the UAS core retransmits its 2xx, from T1 doubling to T2, until the

@@ -138,6 +138,8 @@ fn two_phones_ring_in_parallel_anna_answers_ben_gets_cancel_caller_hangs_up_reco
     assert_eq!(record.talk_seconds(), Some(56));
     sim.run_for(secs(40));
     sim.assert_idle();
+    // The 8-hour limit of the finished call is gone too.
+    assert_eq!(sim.pbx.b2bua.pending_timers(), 0);
 }
 
 #[test]

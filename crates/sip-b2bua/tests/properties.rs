@@ -267,5 +267,6 @@ proptest! {
         }
         prop_assert_eq!(sim.pbx.b2bua.active_calls(), 0);
         prop_assert_eq!(sim.pbx.b2bua.active_legs(), 0);
+        prop_assert_eq!(sim.pbx.b2bua.pending_timers(), 0, "a deadline outlives its call");
     }
 }

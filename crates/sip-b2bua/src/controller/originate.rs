@@ -65,6 +65,7 @@ pub(super) struct Originated {
     started_at: Instant,
     answered_at: Option<Instant>,
     record: RecordDraft,
+    max_duration_timer: Option<(Instant, u64)>,
 }
 
 impl B2bua {
@@ -101,6 +102,7 @@ impl B2bua {
                 started_at: now,
                 answered_at: None,
                 record: RecordDraft::default(),
+                max_duration_timer: None,
             },
         );
         let mut ctx = Ctx {
@@ -326,10 +328,9 @@ impl B2bua {
             session,
             agent: Some(agent),
         });
-        if let Some(limit) = self.config.max_call_duration {
-            let seq = self.next_id();
-            self.timers
-                .insert((ctx.now + limit, seq), TimerKind::MaxDuration(session));
+        let timer = self.arm_max_duration(ctx.now, session);
+        if let Some(o) = self.originated.get_mut(&session) {
+            o.max_duration_timer = timer;
         }
     }
 
@@ -451,6 +452,9 @@ impl B2bua {
         let Some(o) = self.originated.remove(&session) else {
             return;
         };
+        if let Some(timer) = o.max_duration_timer {
+            self.timers.remove(&timer);
+        }
         let legs = o.agent_legs.iter().chain(o.customer_leg.iter()).copied();
         for leg in legs.collect::<Vec<_>>() {
             match self.legs.get(&leg).map(|l| l.state) {
