@@ -1003,6 +1003,13 @@ impl B2bua {
         self.retransmits.remove(&s.caller.key);
         if let Some(route) = s.route {
             self.routed.remove(&route);
+            // Whatever ended the call, routing must see it end, or it would count the agent
+            // as on this call for ever. Its outputs may ring a waiting caller through.
+            if self.router.call(route).is_some_and(|c| !c.is_finished()) {
+                let wall = self.wall_time(ctx.now);
+                let outputs = self.router.handle(route, Event::CallerHungUp, wall);
+                self.run_routing(ctx, outputs);
+            }
         }
         self.router.remove_finished();
 

@@ -268,5 +268,7 @@ proptest! {
         prop_assert_eq!(sim.pbx.b2bua.active_calls(), 0);
         prop_assert_eq!(sim.pbx.b2bua.active_legs(), 0);
         prop_assert_eq!(sim.pbx.b2bua.pending_timers(), 0, "a deadline outlives its call");
+        // Routing saw every call end too: no agent is left "on a call" that is over.
+        prop_assert_eq!(sim.pbx.b2bua.router().calls().count(), 0);
     }
 }
