@@ -411,3 +411,57 @@ fn proxy_challenge_is_answered_in_proxy_authorization() {
     let ok = invite.make_response(StatusCode::OK, Some("t"));
     assert!(authorize(&invite, &ok, &alice(), "c", "z9hG4bKp3").is_err());
 }
+
+/// A replay guard full of live nonces keeps authorizing fresh nonces (it forgets the one
+/// issued first) and still catches replays of the nonces it remembers.
+#[test]
+fn a_full_replay_guard_never_turns_a_fresh_nonce_away() {
+    let mut config = DigestServerConfig::new(REALM, SECRET);
+    config.replay_cache_size = 2;
+    let mut server = DigestServer::new(config);
+    let request = register();
+    let ok = Some(password("s3cret"));
+    let answered = |server: &mut DigestServer, now: Instant| {
+        let challenge = challenge(server, now, &request);
+        let digest = challenge
+            .headers
+            .require::<WwwAuthenticate>()
+            .unwrap()
+            .0
+            .as_digest()
+            .unwrap()
+            .clone();
+        let answer = answer_challenge(
+            &digest,
+            "REGISTER",
+            "sip:pbx.example.com",
+            &alice(),
+            "cn",
+            1,
+        )
+        .unwrap();
+        let mut r = request.clone();
+        r.headers
+            .push_typed(&Authorization(Credentials::Digest(answer)));
+        r
+    };
+    let first = answered(&mut server, Instant::from_millis(0));
+    let second = answered(&mut server, Instant::from_millis(10));
+    let third = answered(&mut server, Instant::from_millis(20));
+    let now = Instant::from_millis(30);
+    for r in [&first, &second, &third] {
+        assert!(matches!(
+            verify(&mut server, now, r, ok.as_ref()),
+            Verdict::Authorized { .. }
+        ));
+    }
+    // `first` was forgotten to make room for `third`; the other two are remembered.
+    assert_eq!(
+        verify(&mut server, now, &second, ok.as_ref()),
+        Verdict::Stale
+    );
+    assert_eq!(
+        verify(&mut server, now, &third, ok.as_ref()),
+        Verdict::Stale
+    );
+}

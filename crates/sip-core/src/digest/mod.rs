@@ -6,6 +6,7 @@
 //! hash bodies, and no SIP phone in the field relies on it.
 
 mod client;
+mod replay;
 mod server;
 
 pub use client::{answer_challenge, authorize, ClientCredentials, DigestError};

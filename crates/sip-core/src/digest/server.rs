@@ -1,5 +1,6 @@
 //! [`DigestServer`]: challenges and verifies digest credentials without per-client state.
 
+use super::replay::ReplayGuard;
 use super::{constant_time_eq, ha1, response, DigestAlgorithm, Qop};
 use crate::time::Instant;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,7 +13,6 @@ use sip_proto::typed::{
     ProxyAuthorization, WwwAuthenticate,
 };
 use sip_proto::{Request, Response, StatusCode};
-use std::collections::HashMap;
 use std::time::Duration;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -38,7 +38,9 @@ pub struct DigestServerConfig {
     /// The answer to wrong credentials, the same for an unknown user and a wrong password:
     /// 403 (stop) or 401/407 (challenge again).
     pub rejection: Rejection,
-    /// How many nonces the replay guard remembers (nonce → highest nc seen).
+    /// How many nonces the replay guard remembers (nonce → highest nc seen); 0 turns it
+    /// off. When full, the nonce issued first is forgotten to make room: a fresh nonce is
+    /// never refused because the guard is full.
     pub replay_cache_size: usize,
 }
 
@@ -105,8 +107,8 @@ pub enum Verdict {
 ///
 /// Stateless: a nonce carries its issue time and a counter, signed with an HMAC of the
 /// configured secret, so any node holding the secret can verify it, even after a restart.
-/// The only state is an optional replay guard (nonce → highest `nc` seen), pruned as nonces
-/// expire.
+/// The only state is an optional, bounded replay guard (nonce → highest `nc` seen), pruned
+/// as nonces expire, O(log n) per request.
 ///
 /// Flow: [`credentials`](Self::credentials) picks the request's credentials for our realm;
 /// the caller looks up the user (I/O lives outside); [`verify`](Self::verify) decides;
@@ -118,8 +120,8 @@ pub struct DigestServer {
     /// HMAC-SHA256 keyed with the secret, cloned for each use.
     mac: HmacSha256,
     nonce_counter: u64,
-    /// nonce → (highest nc accepted, issue time)
-    seen: HashMap<String, (u32, Instant)>,
+    /// nonce → highest nc accepted, bounded by `replay_cache_size`.
+    seen: ReplayGuard,
 }
 
 /// Which header pair a challenge uses: 401 WWW-Authenticate / Authorization (registrar,
@@ -137,9 +139,9 @@ impl DigestServer {
     pub fn new(config: DigestServerConfig) -> DigestServer {
         DigestServer {
             mac: keyed_mac(&config.secret),
-            config,
+            seen: ReplayGuard::new(config.replay_cache_size),
             nonce_counter: 0,
-            seen: HashMap::new(),
+            config,
         }
     }
 
@@ -347,28 +349,8 @@ impl DigestServer {
 
     /// Records `nc` for `nonce`; false if it is not higher than one seen before (a replay).
     fn accept_nc(&mut self, nonce: &str, nc: u32, issued: Instant, now: Instant) -> bool {
-        if self.config.replay_cache_size == 0 {
-            return true;
-        }
-        if let Some((last, _)) = self.seen.get_mut(nonce) {
-            if nc <= *last {
-                return false;
-            }
-            *last = nc;
-            return true;
-        }
-        if self.seen.len() >= self.config.replay_cache_size {
-            let lifetime = self.config.nonce_lifetime;
-            self.seen
-                .retain(|_, (_, t)| now.saturating_duration_since(*t) <= lifetime);
-            if self.seen.len() >= self.config.replay_cache_size {
-                // Every remembered nonce is still live: refuse to remember more rather than
-                // grow without bound; the client gets a fresh nonce (stale) and retries.
-                return false;
-            }
-        }
-        self.seen.insert(nonce.to_owned(), (nc, issued));
-        true
+        self.seen
+            .accept(nonce, nc, issued, now, self.config.nonce_lifetime)
     }
 }
 
