@@ -677,3 +677,189 @@ fn send_errors_are_typed() {
         .unwrap();
     assert!(sim.layer(uac).is_empty());
 }
+
+/// The UAS's server transaction for the CANCEL it received, and the CANCEL.
+fn received_cancel(events: &[(Instant, TransactionEvent)]) -> (TransactionKey, Request) {
+    events
+        .iter()
+        .find_map(|(_, e)| match e {
+            TransactionEvent::Cancel { key, request, .. } => Some((key.clone(), request.clone())),
+            _ => None,
+        })
+        .expect("the UAS got a CANCEL")
+}
+
+fn terminated_count(events: &[(Instant, TransactionEvent)], key: &TransactionKey) -> usize {
+    events
+        .iter()
+        .filter(|(_, e)| matches!(e, TransactionEvent::Terminated { key: k } if k == key))
+        .count()
+}
+
+/// §9.1: a UAS that answers the CANCEL 200 but never sends the 487 (nor any final) must not
+/// keep the INVITE client transaction alive forever: it ends exactly 64*T1 after the CANCEL.
+#[test]
+fn cancelled_invite_without_final_response_ends_64_t1_after_the_cancel() {
+    let (mut sim, uac, uas) = pair(Sim::udp(), cfg());
+    let invite = request(&sim, Method::Invite, uac, uas, "z9hG4bKx1");
+    let dest = sim.peer(uas);
+    let invite_key = sim
+        .layer(uac)
+        .send_request(Instant::ZERO, invite, dest)
+        .unwrap();
+    sim.run_until(at_ms(1_000));
+    // The UAS's own 100 Trying (200 ms) stopped Timer B; the INVITE is Proceeding.
+    assert_eq!(
+        sim.layer(uac).client_invite_state(&invite_key),
+        Some(ClientInviteState::Proceeding)
+    );
+    let cancel_key = sim
+        .layer(uac)
+        .cancel(at_ms(1_000), &invite_key)
+        .unwrap()
+        .expect("something to cancel");
+    sim.run_until(at_ms(2_000));
+    assert_eq!(sim.sent_ms(uac, "CANCEL"), [1_000, 1_500]);
+    let (server_cancel, cancel) = received_cancel(&sim.take_events(uas));
+    let now = sim.now;
+    sim.layer(uas)
+        .send_response(
+            now,
+            &server_cancel,
+            &cancel.make_response(StatusCode::OK, Some("uastag")),
+        )
+        .unwrap();
+
+    sim.run_until(at_ms(32_999));
+    assert_eq!(
+        sim.layer(uac).client_invite_state(&invite_key),
+        Some(ClientInviteState::Proceeding)
+    );
+    sim.run_until(at_ms(40_000));
+    let events = sim.take_events(uac);
+    assert_eq!(timeouts(&events), [(1_000 + 32_000, Timer::Cancel)]);
+    assert_eq!(terminated_ms(&events, &invite_key), Some(33_000));
+    assert_eq!(terminated_count(&events, &invite_key), 1);
+    // The CANCEL's own transaction got its 200 at 2 s and ended by Timer K (T4).
+    assert_eq!(terminated_ms(&events, &cancel_key), Some(2_000 + 5_000));
+    assert!(sim.layer(uac).is_empty());
+    assert_eq!(sim.layer(uac).len(), 0);
+    assert_eq!(sim.layer(uac).poll_timeout(), None);
+    // The INVITE was never retransmitted after the 100, and nothing else went out.
+    assert_eq!(sim.sent_ms(uac, "INVITE"), [0]);
+    assert_eq!(sim.sent_ms(uac, "ACK"), Vec::<u64>::new());
+}
+
+/// A CANCEL asked for before any provisional goes out with the first one; the 64*T1 wait
+/// counts from then, not from the TU's call. Here the CANCEL is lost every time, so the
+/// CANCEL transaction (Timer F) and the INVITE transaction end together. Over TCP, with a
+/// configured T1, the same rule holds.
+#[test]
+fn deferred_cancel_counts_64_t1_from_when_it_was_sent() {
+    for (mut sim, t1) in [(Sim::udp(), 500), (Sim::tcp(), 100)] {
+        let config = TransactionConfig {
+            t1: Duration::from_millis(t1),
+            ..cfg()
+        };
+        let uac = sim.add_node("uac", UAC, config);
+        let uas = sim.add_node("uas", UAS, cfg());
+        sim.drop_when(|d| d.is("CANCEL"));
+        let invite = request(&sim, Method::Invite, uac, uas, "z9hG4bKx2");
+        let dest = sim.peer(uas);
+        let invite_key = sim
+            .layer(uac)
+            .send_request(Instant::ZERO, invite, dest)
+            .unwrap();
+        let cancel_key = sim
+            .layer(uac)
+            .cancel(at_ms(50), &invite_key)
+            .unwrap()
+            .expect("something to cancel");
+        sim.run_until(at_ms(120_000));
+        // The UAS's 100 Trying arrives at 200 ms and releases the CANCEL.
+        assert_eq!(sim.sent_ms(uac, "CANCEL")[0], 200);
+        let events = sim.take_events(uac);
+        let gone = 200 + 64 * t1;
+        let mut got = timeouts(&events);
+        got.sort();
+        assert_eq!(got, [(gone, Timer::F), (gone, Timer::Cancel)]);
+        assert_eq!(terminated_ms(&events, &invite_key), Some(gone));
+        assert_eq!(terminated_ms(&events, &cancel_key), Some(gone));
+        assert!(sim.layer(uac).is_empty());
+        // The UAS still holds its INVITE transaction: it never sent a final. Not our case.
+        assert_eq!(sim.layer(uas).len(), 1);
+    }
+}
+
+/// A final response after the CANCEL stops the wait: no Timeout, the INVITE transaction
+/// ends by Timer D as usual.
+#[test]
+fn a_late_487_after_cancel_stops_the_cancel_timer() {
+    let (mut sim, uac, uas) = pair(Sim::udp(), cfg());
+    let invite = request(&sim, Method::Invite, uac, uas, "z9hG4bKx3");
+    let dest = sim.peer(uas);
+    let invite_key = sim
+        .layer(uac)
+        .send_request(Instant::ZERO, invite, dest)
+        .unwrap();
+    sim.run_until(at_ms(1_000));
+    sim.layer(uac).cancel(at_ms(1_000), &invite_key).unwrap();
+    sim.run_until(at_ms(20_000));
+    let uas_events = sim.take_events(uas);
+    let (server_invite, invite_request) = new_requests(&uas_events).pop().unwrap();
+    let now = sim.now;
+    sim.layer(uas)
+        .send_response(
+            now,
+            &server_invite,
+            &invite_request.make_response(StatusCode::REQUEST_TERMINATED, Some("uastag")),
+        )
+        .unwrap();
+    sim.run_until(at_ms(120_000));
+    let events = sim.take_events(uac);
+    assert_eq!(responses(&events).last(), Some(&(20_000, 487)));
+    // Only the never-answered CANCEL times out (Timer F); the INVITE does not.
+    assert_eq!(timeouts(&events), [(1_000 + 32_000, Timer::F)]);
+    assert_eq!(terminated_ms(&events, &invite_key), Some(20_000 + 32_000));
+    assert!(sim.layer(uac).is_empty());
+}
+
+/// Cancelling an INVITE that already has its final response does nothing: no CANCEL, no
+/// new transaction, no timer, the INVITE transaction's course unchanged (§9.1: "If the
+/// original request has generated a final response, the CANCEL SHOULD NOT be sent").
+#[test]
+fn cancel_after_a_final_response_is_a_no_op() {
+    for (status, state) in [
+        (StatusCode::OK, ClientInviteState::Accepted),
+        (StatusCode::BUSY_HERE, ClientInviteState::Completed),
+    ] {
+        let (mut sim, uac, uas) = pair(Sim::udp(), cfg());
+        let invite = request(&sim, Method::Invite, uac, uas, "z9hG4bKx4");
+        let dest = sim.peer(uas);
+        let invite_key = sim
+            .layer(uac)
+            .send_request(Instant::ZERO, invite, dest)
+            .unwrap();
+        sim.run_until(at_ms(10));
+        answer(&mut sim, uas, status);
+        sim.run_until(at_ms(100));
+        assert_eq!(sim.layer(uac).client_invite_state(&invite_key), Some(state));
+        let deadline = sim.layer(uac).poll_timeout();
+
+        assert_eq!(sim.layer(uac).cancel(at_ms(100), &invite_key), Ok(None));
+        assert_eq!(sim.layer(uac).cancel(at_ms(200), &invite_key), Ok(None));
+        assert_eq!(sim.layer(uac).len(), 1);
+        assert_eq!(sim.layer(uac).poll_timeout(), deadline);
+        assert_eq!(sim.layer(uac).client_invite_state(&invite_key), Some(state));
+        assert!(!sim
+            .layer(uac)
+            .contains(&invite_key.with_method(Method::Cancel)));
+        sim.run_until(at_ms(60_000));
+        assert!(sim.sent_ms(uac, "CANCEL").is_empty());
+        let events = sim.take_events(uac);
+        assert!(timeouts(&events).is_empty());
+        // Timer M (2xx) or Timer D (non-2xx) ends it, both 32 s here, as without the CANCEL.
+        assert_eq!(terminated_ms(&events, &invite_key), Some(10 + 32_000));
+        assert!(sim.layer(uac).is_empty());
+    }
+}

@@ -39,6 +39,8 @@ pub struct ClientInvite {
     config: TransactionConfig,
     /// The next Timer A interval: T1, then doubled at every firing (no cap for INVITE).
     timer_a: Duration,
+    /// A CANCEL went out; [`Timer::Cancel`] runs until a final response.
+    cancel_sent: bool,
 }
 
 impl ClientInvite {
@@ -72,6 +74,7 @@ impl ClientInvite {
             destination,
             config,
             timer_a: config.t1,
+            cancel_sent: false,
         }
     }
 
@@ -88,6 +91,21 @@ impl ClientInvite {
     /// Where the INVITE goes.
     pub fn destination(&self) -> Peer {
         self.destination
+    }
+
+    /// The TU has sent a CANCEL for this INVITE: if no final response arrives within 64*T1
+    /// from now, the transaction ends with [`Output::Timeout`]`(`[`Timer::Cancel`]`)` (§9.1).
+    /// Does nothing once a final response has arrived; a second CANCEL does not restart the
+    /// wait.
+    pub fn on_cancel_sent(&mut self, out: &mut Vec<Output>) {
+        use ClientInviteState::*;
+        if matches!(self.state, Calling | Proceeding) && !self.cancel_sent {
+            self.cancel_sent = true;
+            out.push(Output::StartTimer {
+                timer: Timer::Cancel,
+                after: self.config.timeout(),
+            });
+        }
     }
 
     /// A response whose top Via branch and CSeq method matched this transaction.
@@ -109,6 +127,7 @@ impl ClientInvite {
                 self.state = Accepted;
                 out.push(Output::CancelTimer(Timer::A));
                 out.push(Output::CancelTimer(Timer::B));
+                out.push(Output::CancelTimer(Timer::Cancel));
                 out.push(Output::Response(response));
                 out.push(Output::StartTimer {
                     timer: Timer::M,
@@ -119,6 +138,7 @@ impl ClientInvite {
                 self.state = Completed;
                 out.push(Output::CancelTimer(Timer::A));
                 out.push(Output::CancelTimer(Timer::B));
+                out.push(Output::CancelTimer(Timer::Cancel));
                 let ack = Bytes::from(self.request.make_ack_for_error(&response).to_bytes());
                 self.send(ack.clone(), out);
                 self.ack_bytes = Some(ack);
@@ -158,6 +178,12 @@ impl ClientInvite {
             }
             (Calling, Timer::B) => {
                 out.push(Output::Timeout(Timer::B));
+                self.terminate(out);
+            }
+            (Calling | Proceeding, Timer::Cancel) => {
+                out.push(Output::CancelTimer(Timer::A));
+                out.push(Output::CancelTimer(Timer::B));
+                out.push(Output::Timeout(Timer::Cancel));
                 self.terminate(out);
             }
             (Completed, Timer::D) | (Accepted, Timer::M) => self.terminate(out),

@@ -67,7 +67,9 @@ pub enum TransactionEvent {
         /// Where it came from.
         source: Peer,
     },
-    /// Timer B, F or H fired: treat as 408 Request Timeout (§8.1.3.1) or a lost ACK.
+    /// Timer B, F or H fired: treat as 408 Request Timeout (§8.1.3.1) or a lost ACK. For
+    /// [`Timer::Cancel`], a cancelled INVITE got no final response within 64*T1 of the
+    /// CANCEL (§9.1): the call attempt is over.
     Timeout {
         /// The transaction.
         key: TransactionKey,
@@ -516,7 +518,10 @@ impl TransactionLayer {
     /// Cancels client INVITE transaction `key` (§9.1). Returns the key of the CANCEL's own
     /// transaction: started now if a provisional response has arrived, or as soon as one
     /// does (a CANCEL must not overtake the INVITE). `None` when a final response has
-    /// arrived already: there is nothing left to cancel.
+    /// arrived already: there is nothing left to cancel, and nothing is sent.
+    ///
+    /// If no final response to the INVITE arrives within 64*T1 of the CANCEL going out, the
+    /// INVITE transaction ends with [`TransactionEvent::Timeout`] for [`Timer::Cancel`].
     pub fn cancel(
         &mut self,
         now: Instant,
@@ -542,10 +547,29 @@ impl TransactionLayer {
                 if self.ids.contains_key(&cancel_key) {
                     return Ok(Some(cancel_key));
                 }
-                self.send_request(now, cancel, destination).map(Some)
+                let cancel_key = self.send_request(now, cancel, destination)?;
+                self.invite_cancel_sent(now, key);
+                Ok(Some(cancel_key))
             }
             _ => Ok(None),
         }
+    }
+
+    /// Starts the INVITE transaction's 64*T1 wait for a final response after its CANCEL.
+    fn invite_cancel_sent(&mut self, now: Instant, key: &TransactionKey) {
+        let Some(&id) = self.ids.get(key) else {
+            return;
+        };
+        let mut out = std::mem::take(&mut self.scratch);
+        if let Some(Entry {
+            transaction: Transaction::ClientInvite(tx),
+            ..
+        }) = self.entries.get_mut(&id)
+        {
+            tx.on_cancel_sent(&mut out);
+        }
+        self.apply(now, id, None, &mut out);
+        self.scratch = out;
     }
 
     /// Queues a message that belongs to no transaction: the ACK for a 2xx, a stateless

@@ -54,7 +54,8 @@ impl Default for TransactionConfig {
 }
 
 impl TransactionConfig {
-    /// 64*T1: timers B, F, H, J (and L, M of RFC 6026).
+    /// 64*T1: timers B, F, H, J (and L, M of RFC 6026), and the wait for a final response
+    /// after a CANCEL (§9.1).
     pub fn timeout(&self) -> Duration {
         self.t1.saturating_mul(64)
     }
@@ -89,11 +90,15 @@ pub enum Timer {
     M,
     /// INVITE server: send 100 Trying if the TU has not answered yet.
     Trying,
+    /// INVITE client: a CANCEL went out and no final response has come 64*T1 later; the
+    /// transaction gives up (§9.1). Timer B no longer runs once a provisional arrived, so
+    /// without this a peer that never answers would keep the transaction forever.
+    Cancel,
 }
 
 impl Timer {
     /// Every timer, in declaration order (index = `self as usize`).
-    pub const ALL: [Timer; 13] = [
+    pub const ALL: [Timer; 14] = [
         Timer::A,
         Timer::B,
         Timer::D,
@@ -107,6 +112,7 @@ impl Timer {
         Timer::L,
         Timer::M,
         Timer::Trying,
+        Timer::Cancel,
     ];
 }
 
@@ -128,7 +134,8 @@ pub enum Output {
     Response(Response),
     /// An ACK that matched an INVITE server transaction in the Accepted state: for the TU.
     Ack(Request),
-    /// The transaction timed out (Timer B, F or H): the TU treats it as 408 (§8.1.3.1).
+    /// The transaction timed out (Timer B, F or H, or no final response 64*T1 after a
+    /// CANCEL): the TU treats it as 408 (§8.1.3.1).
     Timeout(Timer),
     /// The transport reported a failure sending a message of this transaction.
     TransportError,
