@@ -129,6 +129,12 @@ struct ServeArgs {
     /// Longest registration interval granted (seconds); longer ones are cut down.
     #[arg(long, default_value_t = 3600)]
     sip_max_expires: u32,
+    /// A SIP trunk: `name=provider,host=203.0.113.5:5060[,allow=203.0.113.5;203.0.113.6:5060]`.
+    /// INVITEs are accepted as inbound calls only from `allow` (an IP alone: any port; default:
+    /// `host` itself); calls to external numbers go to `host`. Repeat for several trunks (the
+    /// first is used for outbound calls). Registering to the provider is not built yet.
+    #[arg(long = "sip-trunk", env = "RINGBASE_SIP_TRUNK", value_parser = sip_net::TrunkConfig::parse)]
+    sip_trunks: Vec<sip_net::TrunkConfig>,
 }
 
 #[derive(Subcommand)]
@@ -214,6 +220,7 @@ async fn main() -> anyhow::Result<()> {
                 sip: args.sip,
                 sip_realm: args.sip_realm.unwrap_or_else(server::default_sip_realm),
                 sip_digest_algorithms: args.sip_digest_algorithms,
+                sip_trunks: args.sip_trunks,
                 sip_registrar: sip_net::RegistrarConfig {
                     min_expires: args.sip_min_expires,
                     max_expires: args.sip_max_expires,

@@ -16,7 +16,13 @@ pub(crate) struct ServeConfig {
     pub(crate) sip_realm: String,
     pub(crate) sip_digest_algorithms: Vec<sip_net::DigestAlgorithm>,
     pub(crate) sip_registrar: sip_net::RegistrarConfig,
+    /// Trunks: who may send us calls, where external calls go.
+    pub(crate) sip_trunks: Vec<sip_net::TrunkConfig>,
 }
+
+/// How often the SIP service's routing settings are compared with the stored ones (a
+/// `PUT /api/v1/settings/routing` takes effect within this).
+const ROUTING_RELOAD: Duration = Duration::from_secs(1);
 
 /// The host name, else "ringbase" (the digest realm when `--sip-realm` is not given).
 pub(crate) fn default_sip_realm() -> String {
@@ -61,7 +67,7 @@ pub(crate) async fn run(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let webhooks = events::webhooks::WebhookDispatcher::new(store.clone(), Default::default())
         .spawn(&bus, Duration::from_secs(1), wait_for_stop(stop_rx.clone()));
-    let state = api::AppState::new(crm, config.global.data_dir.clone());
+    let state = api::AppState::new(crm.clone(), config.global.data_dir.clone());
     // Registrations are shared by the SIP service and the API; the realm is needed by the API
     // (SIP passwords are hashed with it) even when SIP is off.
     let registry = sip_net::Registry::new(&config.sip_realm, config.sip_registrar);
@@ -71,10 +77,19 @@ pub(crate) async fn run(
     } else {
         let mut sip_config = sip_net::SipConfig::new(config.sip.clone());
         sip_config.auth.algorithms = config.sip_digest_algorithms.clone();
-        let service = sip_net::start(
+        let routing = watch_routing_settings(store.clone(), wait_for_stop(stop_rx.clone()))
+            .await
+            .with_context(|| "loading the routing settings")?;
+        let calls = sip_net::CallServices {
+            crm: crm.clone(),
+            routing,
+            trunks: config.sip_trunks.clone(),
+        };
+        let service = sip_net::start_with_calls(
             sip_config,
             registry,
             store.clone(),
+            Some(calls),
             wait_for_stop(stop_rx.clone()),
         )
         .await
@@ -105,6 +120,55 @@ pub(crate) async fn run(
         sip.stopped().await;
     }
     Ok(())
+}
+
+/// The stored routing settings now, and a task that publishes them again whenever the stored
+/// text changes (checked every [`ROUTING_RELOAD`]): one cheap read of one setting.
+async fn watch_routing_settings(
+    store: Arc<dyn Store>,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<tokio::sync::watch::Receiver<routing::RoutingConfig>> {
+    let stored = store
+        .get_setting(api::routing_settings::SETTING_KEY)
+        .await?;
+    let initial = match api::routing_settings::load(store.as_ref()).await {
+        Ok(settings) => settings,
+        Err(e) => {
+            tracing::error!(error = %e.message, "stored routing settings unusable; routing nothing");
+            routing::RoutingConfig::default()
+        }
+    };
+    let (tx, rx) = tokio::sync::watch::channel(initial);
+    tokio::spawn(async move {
+        tokio::pin!(stop);
+        let mut last = stored;
+        loop {
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = tokio::time::sleep(ROUTING_RELOAD) => {}
+            }
+            let now = match store.get_setting(api::routing_settings::SETTING_KEY).await {
+                Ok(now) => now,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the routing settings failed");
+                    continue;
+                }
+            };
+            if now == last {
+                continue;
+            }
+            match api::routing_settings::load(store.as_ref()).await {
+                Ok(settings) => {
+                    last = now;
+                    if tx.send(settings).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => tracing::error!(error = %e.message, "stored routing settings unusable"),
+            }
+        }
+    });
+    Ok(rx)
 }
 
 async fn wait_for_stop(mut stop: tokio::sync::watch::Receiver<bool>) {

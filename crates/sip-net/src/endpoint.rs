@@ -2,14 +2,19 @@
 //! where SIP state changes. Sockets and store lookups run in other tasks and talk to it
 //! through one input queue.
 
+use crate::calls::{self, CallDirectory, CallServices, TrunkConfig};
 use crate::registrar::{self, RegisterStep, RegistrarService, UserLookup};
 use crate::registry::Registry;
 use crate::transport::Sockets;
 use crate::{SipConfig, TagSource};
+use routing::{AgentId, Router};
+use sip_b2bua::{B2bua, B2buaConfig, IncomingInvite, Output, SessionId};
 use sip_core::{Instant, Peer, TransactionEvent, TransactionKey, TransactionLayer};
 use sip_proto::bytes::Bytes;
 use sip_proto::typed::Allow;
+use sip_proto::typed::CallId;
 use sip_proto::{HeaderName, Message, Method, Request, Response, StatusCode};
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,7 +54,33 @@ pub(crate) enum Input {
         source: Peer,
         found: Option<UserLookup>,
     },
+    /// The store answered the credential lookup of an INVITE from a registered phone.
+    InviteCredentials {
+        key: TransactionKey,
+        request: Box<Request>,
+        source: Peer,
+        found: Option<UserLookup>,
+    },
+    /// The CRM answered a caller lookup (`None`: it failed; the call is routed as unknown).
+    CallerCard {
+        session: SessionId,
+        card: Option<Arc<crm::CallerCard>>,
+    },
 }
+
+/// The B2BUA and what it needs, when the service handles calls.
+struct CallState {
+    b2bua: B2bua,
+    crm: Arc<crm::Crm>,
+    trunks: Vec<TrunkConfig>,
+    /// Caller cards of calls in progress, for the screen pop of each agent rung.
+    cards: HashMap<SessionId, Arc<crm::CallerCard>>,
+    /// The Call-ID of each call's first leg: with the leg, the idempotency key of its report.
+    call_ids: HashMap<SessionId, String>,
+}
+
+/// How often a failed call report is retried (its idempotency key makes retries safe).
+const REPORT_ATTEMPTS: u32 = 5;
 
 pub(crate) struct Endpoint {
     layer: TransactionLayer,
@@ -60,6 +91,8 @@ pub(crate) struct Endpoint {
     input: mpsc::Sender<Input>,
     tags: Arc<TagSource>,
     server_name: String,
+    calls: Option<CallState>,
+    routing: Option<tokio::sync::watch::Receiver<routing::RoutingConfig>>,
 }
 
 impl Endpoint {
@@ -69,6 +102,7 @@ impl Endpoint {
         store: Arc<dyn Store>,
         sockets: Sockets,
         input: mpsc::Sender<Input>,
+        services: Option<CallServices>,
     ) -> Endpoint {
         let tags = Arc::new(TagSource::new());
         // Nonces are signed with a per-process key: after a restart a phone's old nonce is
@@ -76,7 +110,38 @@ impl Endpoint {
         let secret: [u8; 32] = rand::random();
         let registrar =
             RegistrarService::new(registry.clone(), &config.auth, &secret, tags.clone());
+        let advertised = sockets
+            .local_addrs()
+            .into_iter()
+            .find(|(p, _)| *p == sip_core::TransportProtocol::Udp)
+            .map(|(_, a)| a);
+        let mut routing_rx = None;
+        let calls = match (services, advertised) {
+            (Some(services), Some(advertised)) => {
+                let origin =
+                    chrono::DateTime::<chrono::Utc>::from(registry.clock().wall(Instant::ZERO));
+                let mut b2bua_config = B2buaConfig::new(advertised, registry.realm(), origin);
+                b2bua_config.instance = format!("rb{:08x}", rand::random::<u32>());
+                let settings = services.routing.borrow().clone();
+                let router = Router::new(settings).unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "routing settings refused; routing nothing");
+                    Router::new(routing::RoutingConfig::default())
+                        .expect("the empty routing settings are valid")
+                });
+                routing_rx = Some(services.routing);
+                Some(CallState {
+                    b2bua: B2bua::new(b2bua_config, router),
+                    crm: services.crm,
+                    trunks: services.trunks,
+                    cards: HashMap::new(),
+                    call_ids: HashMap::new(),
+                })
+            }
+            _ => None,
+        };
         Endpoint {
+            calls,
+            routing: routing_rx,
             layer: TransactionLayer::new(config.transactions),
             registrar,
             registry,
@@ -96,14 +161,32 @@ impl Endpoint {
         tokio::pin!(shutdown);
         let clock = self.registry.clock();
         let mut next_sweep = clock.now() + SWEEP_EVERY;
+        let mut routing = self.routing.take();
         loop {
-            let wake = match self.layer.poll_timeout() {
-                Some(t) if t < next_sweep => t,
-                _ => next_sweep,
+            let calls_timeout = self.calls.as_ref().and_then(|c| c.b2bua.poll_timeout());
+            let wake = [self.layer.poll_timeout(), calls_timeout]
+                .into_iter()
+                .flatten()
+                .fold(next_sweep, Instant::min);
+            let settings_changed = async {
+                match routing.as_mut() {
+                    Some(rx) => rx.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
             };
             tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
+                changed = settings_changed => {
+                    match (changed, routing.as_ref()) {
+                        (true, Some(rx)) => {
+                            let settings = rx.borrow().clone();
+                            self.replace_routing(settings);
+                        }
+                        // The sender is gone: the settings stay as they are.
+                        _ => routing = None,
+                    }
+                }
                 input = inputs.recv() => {
                     let Some(input) = input else { break };
                     self.handle(clock.now(), input);
@@ -119,6 +202,15 @@ impl Endpoint {
             }
             let now = clock.now();
             self.layer.handle_timeout(now);
+            if let Some(calls) = self.calls.as_mut() {
+                if calls.b2bua.poll_timeout().is_some_and(|t| t <= now) {
+                    let directory = CallDirectory {
+                        registry: &self.registry,
+                        trunks: &calls.trunks,
+                    };
+                    calls.b2bua.handle_timeout(now, &mut self.layer, &directory);
+                }
+            }
             if now >= next_sweep {
                 self.registry.sweep(now);
                 next_sweep = now + SWEEP_EVERY;
@@ -157,8 +249,47 @@ impl Endpoint {
                 let response = self.registrar.on_credentials(now, &request, source, found);
                 self.respond(now, &key, response);
             }
+            Input::InviteCredentials {
+                key,
+                request,
+                source,
+                found,
+            } => match self.registrar.on_invite_credentials(now, &request, found) {
+                Ok(user) => self.accept_outbound(now, key, *request, source, AgentId(user.0)),
+                Err(response) => self.respond(now, &key, response),
+            },
+            Input::CallerCard { session, card } => {
+                if let Some(calls) = self.calls.as_mut() {
+                    let routing_card = card.as_deref().map(calls::crm_card).unwrap_or_default();
+                    if let Some(card) = card {
+                        if calls.call_ids.contains_key(&session) {
+                            calls.cards.insert(session, card);
+                        }
+                    }
+                    let directory = CallDirectory {
+                        registry: &self.registry,
+                        trunks: &calls.trunks,
+                    };
+                    calls.b2bua.caller_card(
+                        now,
+                        &mut self.layer,
+                        &directory,
+                        session,
+                        routing_card,
+                    );
+                }
+            }
         }
         self.drain(now);
+    }
+
+    fn replace_routing(&mut self, settings: routing::RoutingConfig) {
+        if let Some(calls) = self.calls.as_mut() {
+            match calls.b2bua.replace_routing_config(settings) {
+                Ok(()) => tracing::info!("routing settings reloaded"),
+                Err(e) => tracing::error!(error = %e, "new routing settings refused"),
+            }
+        }
     }
 
     /// Hands events to their handlers and puts transmits on the wire until both run dry.
@@ -167,7 +298,25 @@ impl Endpoint {
             let mut idle = true;
             while let Some(event) = self.layer.poll_event() {
                 idle = false;
-                self.on_event(now, event);
+                let event = match self.calls.as_mut() {
+                    Some(calls) => {
+                        let directory = CallDirectory {
+                            registry: &self.registry,
+                            trunks: &calls.trunks,
+                        };
+                        calls
+                            .b2bua
+                            .handle_event(now, &mut self.layer, &directory, event)
+                    }
+                    None => Some(event),
+                };
+                if let Some(event) = event {
+                    self.on_event(now, event);
+                }
+            }
+            while let Some(output) = self.calls.as_mut().and_then(|c| c.b2bua.poll_output()) {
+                idle = false;
+                self.on_output(now, output);
             }
             while let Some(t) = self.layer.poll_transmit() {
                 idle = false;
@@ -229,8 +378,12 @@ impl Endpoint {
                 push_allow(&mut r);
                 r
             }
-            // Calls need the B2BUA (issue 4, next step); until it lands an INVITE is refused
-            // as not implemented, so a phone shows a clear failure instead of ringing forever.
+            Method::Invite if self.calls.is_some() => {
+                self.on_invite(now, key, request, source);
+                return;
+            }
+            // Without call services (no B2BUA) an INVITE is refused as not implemented, so a
+            // phone shows a clear failure instead of ringing forever.
             Method::Invite => request.make_response(StatusCode::NOT_IMPLEMENTED, Some(&tag)),
             // No dialogs exist, so an in-dialog request names none of ours.
             Method::Bye | Method::Prack | Method::Update | Method::Info => {
@@ -244,6 +397,190 @@ impl Endpoint {
             }
         };
         self.respond(now, &key, response);
+    }
+
+    /// A new INVITE: from a trunk's address → an inbound call; from a registered phone's
+    /// address → digest authentication, then an outbound call; from anywhere else → 403 (no
+    /// open relay).
+    fn on_invite(&mut self, now: Instant, key: TransactionKey, request: Request, source: Peer) {
+        let Some(calls) = self.calls.as_mut() else {
+            return;
+        };
+        if let Some(trunk) = calls.trunks.iter().find(|t| t.allows(source.addr)) {
+            tracing::debug!(trunk = %trunk.name, %source, "inbound call");
+            let call_id = call_id_of(&request);
+            let session = calls.b2bua.accept_inbound(
+                now,
+                &mut self.layer,
+                IncomingInvite {
+                    key,
+                    request,
+                    source,
+                },
+            );
+            // A refused INVITE has ended already, but its record is still queued: the id is
+            // taken when the record is handled.
+            calls.call_ids.insert(session, call_id);
+            return;
+        }
+        if self.registry.has_binding_from(source.addr) {
+            match self.registrar.on_invite(now, &request) {
+                RegisterStep::Respond(response) => self.respond(now, &key, response),
+                RegisterStep::Lookup { username } => {
+                    self.spawn_invite_lookup(key, request, source, username)
+                }
+            }
+            return;
+        }
+        tracing::info!(%source, "INVITE from an unknown address refused");
+        let response = request.make_response(StatusCode::FORBIDDEN, Some(&self.tags.next()));
+        self.respond(now, &key, response);
+    }
+
+    fn accept_outbound(
+        &mut self,
+        now: Instant,
+        key: TransactionKey,
+        request: Request,
+        source: Peer,
+        agent: AgentId,
+    ) {
+        let Some(calls) = self.calls.as_mut() else {
+            return;
+        };
+        let call_id = call_id_of(&request);
+        let directory = CallDirectory {
+            registry: &self.registry,
+            trunks: &calls.trunks,
+        };
+        let session = calls.b2bua.accept_outbound(
+            now,
+            &mut self.layer,
+            &directory,
+            IncomingInvite {
+                key,
+                request,
+                source,
+            },
+            agent,
+        );
+        calls.call_ids.insert(session, call_id);
+    }
+
+    /// What the B2BUA asks for: CRM lookups (off the loop), screen pops, call reports.
+    fn on_output(&mut self, now: Instant, output: Output) {
+        let Some(calls) = self.calls.as_mut() else {
+            return;
+        };
+        match output {
+            Output::LookupCaller { session, caller } => match calls::caller_number(&caller) {
+                Some(number) => {
+                    let crm = calls.crm.clone();
+                    let input = self.input.clone();
+                    let number = number.to_owned();
+                    tokio::spawn(async move {
+                        let card = match crm.lookup(&number).await {
+                            Ok(card) => Some(card),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "caller lookup failed");
+                                None
+                            }
+                        };
+                        let _ = input.send(Input::CallerCard { session, card }).await;
+                    });
+                }
+                None => {
+                    let directory = CallDirectory {
+                        registry: &self.registry,
+                        trunks: &calls.trunks,
+                    };
+                    calls.b2bua.caller_card(
+                        now,
+                        &mut self.layer,
+                        &directory,
+                        session,
+                        routing::CrmCard::Unknown,
+                    );
+                }
+            },
+            Output::AgentRinging {
+                session,
+                agent,
+                caller,
+            } => {
+                let card = calls.cards.get(&session);
+                calls.crm.bus().publish(events::Event::new(
+                    domain::EventKind::CallRinging,
+                    chrono::Utc::now(),
+                    serde_json::json!({
+                        "agent_ids": [agent.0],
+                        "number": calls::caller_number(&caller),
+                        "card": card.map(|c| &**c),
+                        "call": session.to_string(),
+                        "origin": "sip",
+                    }),
+                ));
+            }
+            Output::CallAnswered { session, agent } => {
+                tracing::debug!(%session, agent = ?agent.map(|a| a.0), "call answered");
+            }
+            Output::CallEnded(record) => {
+                calls.cards.remove(&record.session);
+                let call_id = calls
+                    .call_ids
+                    .remove(&record.session)
+                    .unwrap_or_else(|| format!("{}-{}", self.tags.next(), record.session));
+                let Some(report) = calls::call_report(&record, &call_id) else {
+                    tracing::debug!(session = %record.session, "internal call not logged");
+                    return;
+                };
+                let crm = calls.crm.clone();
+                tokio::spawn(async move {
+                    let mut delay = Duration::from_millis(500);
+                    for attempt in 1..=REPORT_ATTEMPTS {
+                        match crm.log_call(report.clone()).await {
+                            Ok(_) => return,
+                            Err(e) if attempt < REPORT_ATTEMPTS => {
+                                tracing::warn!(error = %e, attempt, "call report failed; retrying");
+                                tokio::time::sleep(delay).await;
+                                delay *= 2;
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, call_id = %call_id, "call report lost")
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    fn spawn_invite_lookup(
+        &mut self,
+        key: TransactionKey,
+        request: Request,
+        source: Peer,
+        username: String,
+    ) {
+        let store = self.store.clone();
+        let input = self.input.clone();
+        tokio::spawn(async move {
+            let found = match registrar::lookup(store.as_ref(), &username, None).await {
+                Ok(found) => Some(found),
+                Err(e) => {
+                    tracing::warn!(error = %e, "SIP credential lookup failed");
+                    None
+                }
+            };
+            let _ = input
+                .send(Input::InviteCredentials {
+                    key,
+                    request: Box::new(request),
+                    source,
+                    found,
+                })
+                .await;
+        });
     }
 
     /// The credentials of a REGISTER are looked up off the loop; the answer comes back as an
@@ -286,6 +623,16 @@ impl Endpoint {
             tracing::debug!(%key, error = %e, "response not sent");
         }
     }
+}
+
+fn call_id_of(request: &Request) -> String {
+    request
+        .headers
+        .typed::<CallId>()
+        .ok()
+        .flatten()
+        .map(|CallId(id)| id)
+        .unwrap_or_default()
 }
 
 fn push_allow(response: &mut Response) {

@@ -14,12 +14,19 @@
 //! - [`registrar`]: [`RegistrarService`], digest authentication against the users' stored H(A1)
 //!   and the bindings (sans-IO; the store lookup runs off the loop).
 //! - [`registry`]: [`Registry`], the bindings shared with the HTTP API.
+//! - [`calls`]: trunks ([`TrunkConfig`]), the B2BUA's directory over the bindings, and the
+//!   CRM conversions. With [`CallServices`] the loop drives [`sip_b2bua::B2bua`]: INVITEs
+//!   from a trunk's addresses are inbound calls, from a registered phone's address they are
+//!   digest-checked (407) outbound calls, from anywhere else 403. Caller lookups run off the
+//!   loop; `call.ringing` goes on the event bus; every finished call is logged once through
+//!   `crm::Crm::log_call` (idempotency key: Call-ID and leg).
 //!
 //! # Driving
 //! [`start`] binds every address on UDP and TCP (same port; port 0 picks one) and spawns the
 //! loop; the returned [`SipService`] tells the bound addresses and waits for the end, which
 //! comes when the `shutdown` future given to `start` resolves.
 
+pub mod calls;
 pub mod framing;
 pub mod registrar;
 pub mod registry;
@@ -27,6 +34,7 @@ pub mod registry;
 mod endpoint;
 mod transport;
 
+pub use calls::{CallServices, TrunkConfig};
 pub use framing::{Frame, StreamFramer};
 pub use registrar::{hash_credentials, AuthConfig, RegistrarService};
 pub use registry::{RegistrationInfo, Registry};
@@ -92,10 +100,23 @@ pub async fn start(
     store: Arc<dyn Store>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<SipService> {
+    start_with_calls(config, registry, store, None, shutdown).await
+}
+
+/// Like [`start`], and with `calls` INVITEs are handled by the B2BUA: from a trunk's
+/// addresses as inbound calls, from registered phones (digest-authenticated) as outbound
+/// calls, from anywhere else refused 403. Without `calls`, INVITEs are answered 501.
+pub async fn start_with_calls(
+    config: SipConfig,
+    registry: Registry,
+    store: Arc<dyn Store>,
+    calls: Option<CallServices>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<SipService> {
     let (input_tx, input_rx) = tokio::sync::mpsc::channel(endpoint::INPUT_QUEUE);
     let sockets = transport::bind_all(&config.listen, input_tx.clone()).await?;
     let local = sockets.local_addrs();
-    let endpoint = endpoint::Endpoint::new(config, registry, store, sockets, input_tx);
+    let endpoint = endpoint::Endpoint::new(config, registry, store, sockets, input_tx, calls);
     let task = tokio::spawn(endpoint.run(input_rx, shutdown));
     Ok(SipService { local, task })
 }

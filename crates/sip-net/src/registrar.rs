@@ -214,6 +214,54 @@ impl RegistrarService {
         self.apply(now, request, source, stored)
     }
 
+    /// First step for an INVITE from a registered phone: challenge it (407), or ask for the
+    /// credentials of its user name (then [`on_invite_credentials`](Self::on_invite_credentials)).
+    pub fn on_invite(&mut self, now: Instant, request: &Request) -> RegisterStep {
+        match self.digest.credentials(request, ChallengeKind::Proxy) {
+            Some(credentials) => RegisterStep::Lookup {
+                username: credentials.username,
+            },
+            None => RegisterStep::Respond(self.refuse_as(
+                now,
+                request,
+                &Verdict::Challenge,
+                ChallengeKind::Proxy,
+            )),
+        }
+    }
+
+    /// Second step for an INVITE: the authenticated user, or the answer refusing it (a new
+    /// challenge, `stale=true`, 403 — the same for an unknown user and a wrong password).
+    pub fn on_invite_credentials(
+        &mut self,
+        now: Instant,
+        request: &Request,
+        found: Option<UserLookup>,
+    ) -> Result<domain::UserId, Response> {
+        let Some(found) = found else {
+            return Err(request.make_response(StatusCode::SERVER_INTERNAL_ERROR, Some(&self.tag())));
+        };
+        let kind = ChallengeKind::Proxy;
+        let Some(credentials) = self.digest.credentials(request, kind) else {
+            return Err(self.refuse_as(now, request, &Verdict::Challenge, kind));
+        };
+        let stored = found
+            .credentials
+            .as_ref()
+            .filter(|c| c.username == credentials.username && c.realm == self.registry.realm());
+        let secret = stored.and_then(|c| secret_for(c, &credentials));
+        let verdict = self
+            .digest
+            .verify(now, request, &credentials, secret.as_ref());
+        match (verdict, stored) {
+            (Verdict::Authorized { .. }, Some(stored)) => Ok(stored.user_id),
+            (Verdict::Authorized { .. }, None) => {
+                Err(self.refuse_as(now, request, &Verdict::Rejected, kind))
+            }
+            (verdict, _) => Err(self.refuse_as(now, request, &verdict, kind)),
+        }
+    }
+
     fn apply(
         &mut self,
         now: Instant,
@@ -249,9 +297,19 @@ impl RegistrarService {
     }
 
     fn refuse(&mut self, now: Instant, request: &Request, verdict: &Verdict) -> Response {
+        self.refuse_as(now, request, verdict, ChallengeKind::Www)
+    }
+
+    fn refuse_as(
+        &mut self,
+        now: Instant,
+        request: &Request,
+        verdict: &Verdict,
+        kind: ChallengeKind,
+    ) -> Response {
         let tag = self.tag();
         self.digest
-            .respond(now, request, verdict, ChallengeKind::Www, &tag)
+            .respond(now, request, verdict, kind, &tag)
             .unwrap_or_else(|| request.make_response(StatusCode::FORBIDDEN, Some(&tag)))
     }
 

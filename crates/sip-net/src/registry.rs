@@ -144,6 +144,37 @@ impl Registry {
             .collect()
     }
 
+    /// The live contacts of one user with the address each REGISTER came from (where
+    /// requests to that phone must go), most preferred first.
+    pub fn contacts_of(&self, user_id: UserId) -> Vec<(sip_proto::Uri, sip_core::Peer)> {
+        let now = self.clock.now();
+        let state = self.lock();
+        let mut aors: Vec<&Aor> = state
+            .owners
+            .iter()
+            .filter(|(_, o)| o.user_id == user_id)
+            .map(|(aor, _)| aor)
+            .collect();
+        aors.sort();
+        aors.into_iter()
+            .flat_map(|aor| state.registrar.lookup(now, aor))
+            .map(|b| (b.contact.uri().clone(), b.source))
+            .collect()
+    }
+
+    /// Whether any live binding was registered from `source` (a registered phone's address).
+    pub fn has_binding_from(&self, source: SocketAddr) -> bool {
+        let now = self.clock.now();
+        let state = self.lock();
+        state.owners.keys().any(|aor| {
+            state
+                .registrar
+                .lookup(now, aor)
+                .iter()
+                .any(|b| b.source.addr == source)
+        })
+    }
+
     /// Number of live bindings.
     pub fn binding_count(&self) -> usize {
         let now = self.clock.now();
