@@ -367,6 +367,29 @@ async fn trunk_calls_reach_agents_and_every_call_is_logged_once() {
     // The SIP service picks up stored routing settings within a second.
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
+    // The live event stream the web app's screen pop listens to.
+    let mut events = server
+        .client
+        .get(format!("http://{}/api/v1/events", server.http))
+        .bearer_auth(&server.key)
+        .send()
+        .await
+        .expect("event stream");
+    assert!(events.status().is_success());
+    let ringing = tokio::spawn(async move {
+        let mut text = String::new();
+        while let Ok(Some(chunk)) = events.chunk().await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            if let Some(at) = text.find("event: call.ringing") {
+                let data = text[at..].lines().find_map(|l| l.strip_prefix("data:"));
+                if let Some(data) = data {
+                    return serde_json::from_str::<Value>(data.trim()).ok();
+                }
+            }
+        }
+        None
+    });
+
     // (a) Answered by alice; the caller hangs up.
     let answering = phone(&server, "uas-answer.xml", alice_port);
     std::thread::sleep(Duration::from_millis(300));
@@ -388,6 +411,16 @@ async fn trunk_calls_reach_agents_and_every_call_is_logged_once() {
     assert_eq!(c["queue"], "sales");
     assert_eq!(c["origin"]["kind"], "sip");
     assert!(c["line_id"].is_i64(), "the line is tracked: {c:#}");
+    // alice's screen popped while her phone rang.
+    let pop = tokio::time::timeout(Duration::from_secs(5), ringing)
+        .await
+        .expect("call.ringing within 5 s")
+        .unwrap()
+        .expect("a call.ringing event");
+    let pop = &pop["data"];
+    assert_eq!(pop["agent_ids"], json!([alice]), "{pop:#}");
+    assert_eq!(pop["number"], CALLER);
+    assert_eq!(pop["origin"], "sip");
 
     // (b) bob is busy, the next member (alice) answers.
     let busy = phone(&server, "uas-busy.xml", bob_port);

@@ -196,6 +196,72 @@ pub(crate) fn call_report(record: &CallRecord, call_id: &str) -> Option<crm::Cal
 mod tests {
     use super::*;
 
+    fn record(direction: CallDirection, status: CallStatus) -> CallRecord {
+        let at = chrono::DateTime::UNIX_EPOCH;
+        CallRecord {
+            session: sip_b2bua::SessionId(4),
+            direction,
+            caller: Caller::Number("+4917612345678".into()),
+            called: "+493012345678".into(),
+            to: None,
+            diversion: None,
+            line: Some("Sales".into()),
+            agent: Some(AgentId(7)),
+            queue: Some("sales".into()),
+            forwarded_to: None,
+            started_at: at,
+            answered_at: (status == CallStatus::Answered).then_some(at),
+            ended_at: at + chrono::TimeDelta::seconds(30),
+            status,
+            outcome: None,
+            log: Vec::new(),
+            notes: vec!["no media".into()],
+        }
+    }
+
+    #[test]
+    fn inbound_record_becomes_an_incoming_report_keyed_by_call_id_and_leg() {
+        let r = call_report(
+            &record(CallDirection::Inbound, CallStatus::Answered),
+            "c1@x",
+        )
+        .unwrap();
+        assert_eq!(r.direction, domain::Direction::Incoming);
+        assert_eq!(r.remote, "+4917612345678");
+        assert_eq!(r.line.as_deref(), Some("+493012345678"));
+        assert_eq!(r.agent_id, Some(domain::UserId(7)));
+        assert_eq!(r.queue.as_deref(), Some("sales"));
+        assert_eq!(r.status, domain::CallStatus::Answered);
+        assert_eq!(r.origin, domain::CallOrigin::Sip);
+        assert_eq!(r.notes.as_deref(), Some("no media"));
+        assert_eq!(r.idempotency_key.as_deref(), Some("sip:c1@x:in"));
+        // The same call reported again has the same key: the store keeps one record.
+        let again = call_report(
+            &record(CallDirection::Inbound, CallStatus::Answered),
+            "c1@x",
+        );
+        assert_eq!(again.unwrap().idempotency_key, r.idempotency_key);
+    }
+
+    #[test]
+    fn outbound_record_swaps_customer_and_line_and_internal_is_not_logged() {
+        let mut rec = record(CallDirection::Outbound, CallStatus::Busy);
+        rec.caller = Caller::Number("+493012345678".into());
+        rec.called = "+4915112345678".into();
+        let r = call_report(&rec, "c2").unwrap();
+        assert_eq!(r.direction, domain::Direction::Outgoing);
+        assert_eq!(r.remote, "+4915112345678");
+        assert_eq!(r.line.as_deref(), Some("+493012345678"));
+        assert_eq!(r.status, domain::CallStatus::Busy);
+        assert_eq!(r.idempotency_key.as_deref(), Some("sip:c2:out"));
+        assert!(
+            call_report(&record(CallDirection::Internal, CallStatus::Answered), "c3").is_none()
+        );
+        let mut anon = record(CallDirection::Inbound, CallStatus::Missed);
+        anon.caller = Caller::Anonymous;
+        assert_eq!(call_report(&anon, "c4").unwrap().remote, "anonymous");
+    }
+
     #[test]
     fn trunk_parse_and_allow() {
         let t = TrunkConfig::parse("name=p,host=127.0.0.1:5070").unwrap();
