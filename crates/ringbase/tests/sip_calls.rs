@@ -199,6 +199,18 @@ fn require_sipp() {
 /// Runs one SIPp phone (`lines` of the injection file, one call each) on loopback; true when
 /// every call of the scenario succeeded.
 fn sipp(server: &Server, scenario_file: &str, lines: &[String], port: u16, tcp: bool) -> bool {
+    sipp_with(server, scenario_file, lines, port, tcp, &[])
+}
+
+/// [`sipp`] with extra command-line arguments.
+fn sipp_with(
+    server: &Server,
+    scenario_file: &str,
+    lines: &[String],
+    port: u16,
+    tcp: bool,
+    extra: &[String],
+) -> bool {
     let csv = server
         .dir
         .path()
@@ -220,6 +232,7 @@ fn sipp(server: &Server, scenario_file: &str, lines: &[String], port: u16, tcp: 
             "-trace_err",
         ])
         .args(["-t", if tcp { "t1" } else { "u1" }])
+        .args(extra)
         .current_dir(server.dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -245,6 +258,11 @@ fn sipp(server: &Server, scenario_file: &str, lines: &[String], port: u16, tcp: 
 
 fn auth(user: &str, password: &str, expires: u32) -> String {
     format!("{user};[authentication username={user} password={password}];{expires}")
+}
+
+/// An injection line of phone-call.xml: user, credentials, number dialed.
+fn auth_line(user: &str, password: &str, number: &str) -> String {
+    format!("{user};[authentication username={user} password={password}];{number}")
 }
 
 /// A SIPp phone answering as a server on the port it registered from, for one call.
@@ -469,4 +487,26 @@ async fn trunk_calls_reach_agents_and_every_call_is_logged_once() {
     ));
     tokio::time::sleep(Duration::from_millis(1000)).await;
     server.calls(3).await;
+
+    // (e) alice calls a customer from her registered phone: 407, then with her SIP password
+    // the call goes out through the trunk (played by a SIPp server that answers).
+    let customer = phone(&server, "uas-answer.xml", trunk_port);
+    std::thread::sleep(Duration::from_millis(300));
+    // SIPp's digest uri defaults to the server's address; ours must be the Request-URI
+    // (RFC 3261 §22.4), so it is given.
+    assert!(sipp_with(
+        &server,
+        "calls/phone-call.xml",
+        &[auth_line("alice", "alice-secret-1", "015112345678")],
+        alice_port,
+        false,
+        &["-auth_uri".into(), format!("015112345678@{}", server.sip)],
+    ));
+    assert!(finished(customer, "the customer answers"));
+    let calls = server.calls(4).await;
+    let c = &calls[3];
+    assert_eq!(c["status"], "answered", "{c:#}");
+    assert_eq!(c["direction"], "outgoing");
+    assert_eq!(c["agent_id"], alice);
+    assert_eq!(c["called"]["e164"], "+4915112345678", "{c:#}");
 }
