@@ -135,6 +135,10 @@ struct ServeArgs {
     /// first is used for outbound calls). Registering to the provider is not built yet.
     #[arg(long = "sip-trunk", env = "RINGBASE_SIP_TRUNK", value_parser = sip_net::TrunkConfig::parse)]
     sip_trunks: Vec<sip_net::TrunkConfig>,
+    /// The address calls advertise in Via and Contact (needed when `--sip` is 0.0.0.0 or
+    /// behind NAT). Default: the first `--sip` address.
+    #[arg(long, env = "RINGBASE_SIP_PUBLIC")]
+    sip_public: Option<SocketAddr>,
 }
 
 #[derive(Subcommand)]
@@ -221,6 +225,7 @@ async fn main() -> anyhow::Result<()> {
                 sip_realm: args.sip_realm.unwrap_or_else(server::default_sip_realm),
                 sip_digest_algorithms: args.sip_digest_algorithms,
                 sip_trunks: args.sip_trunks,
+                sip_public: args.sip_public,
                 sip_registrar: sip_net::RegistrarConfig {
                     min_expires: args.sip_min_expires,
                     max_expires: args.sip_max_expires,

@@ -18,6 +18,8 @@ pub(crate) struct ServeConfig {
     pub(crate) sip_registrar: sip_net::RegistrarConfig,
     /// Trunks: who may send us calls, where external calls go.
     pub(crate) sip_trunks: Vec<sip_net::TrunkConfig>,
+    /// The address calls advertise (default: the first SIP listening address).
+    pub(crate) sip_public: Option<SocketAddr>,
 }
 
 /// How often the SIP service's routing settings are compared with the stored ones (a
@@ -77,6 +79,7 @@ pub(crate) async fn run(
     } else {
         let mut sip_config = sip_net::SipConfig::new(config.sip.clone());
         sip_config.auth.algorithms = config.sip_digest_algorithms.clone();
+        sip_config.public = config.sip_public;
         let routing = watch_routing_settings(store.clone(), wait_for_stop(stop_rx.clone()))
             .await
             .with_context(|| "loading the routing settings")?;

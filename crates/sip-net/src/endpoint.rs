@@ -31,6 +31,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// The methods this server handles; the `Allow` of OPTIONS and 405 answers.
 const ALLOWED: [Method; 2] = [Method::Register, Method::Options];
+/// With call services, also the methods of calls.
+const ALLOWED_CALLS: [Method; 4] = [Method::Invite, Method::Ack, Method::Bye, Method::Cancel];
 
 /// Something for the loop.
 #[derive(Debug)]
@@ -110,11 +112,19 @@ impl Endpoint {
         let secret: [u8; 32] = rand::random();
         let registrar =
             RegistrarService::new(registry.clone(), &config.auth, &secret, tags.clone());
-        let advertised = sockets
-            .local_addrs()
-            .into_iter()
-            .find(|(p, _)| *p == sip_core::TransportProtocol::Udp)
-            .map(|(_, a)| a);
+        let advertised = config.public.or_else(|| {
+            sockets
+                .local_addrs()
+                .into_iter()
+                .find(|(p, _)| *p == sip_core::TransportProtocol::Udp)
+                .map(|(_, a)| a)
+        });
+        if services.is_some() && advertised.is_some_and(|a| a.ip().is_unspecified()) {
+            tracing::warn!(
+                "SIP listens on an unspecified address and no public address is set: \
+                 calls would advertise it in Via and Contact; set the public address"
+            );
+        }
         let mut routing_rx = None;
         let calls = match (services, advertised) {
             (Some(services), Some(advertised)) => {
@@ -375,7 +385,7 @@ impl Endpoint {
             },
             Method::Options => {
                 let mut r = request.make_response(StatusCode::OK, Some(&tag));
-                push_allow(&mut r);
+                push_allow(&mut r, self.calls.is_some());
                 r
             }
             Method::Invite if self.calls.is_some() => {
@@ -392,7 +402,7 @@ impl Endpoint {
             Method::Extension(_) => request.make_response(StatusCode::NOT_IMPLEMENTED, Some(&tag)),
             _ => {
                 let mut r = request.make_response(StatusCode::METHOD_NOT_ALLOWED, Some(&tag));
-                push_allow(&mut r);
+                push_allow(&mut r, self.calls.is_some());
                 r
             }
         };
@@ -635,8 +645,9 @@ fn call_id_of(request: &Request) -> String {
         .unwrap_or_default()
 }
 
-fn push_allow(response: &mut Response) {
-    for m in ALLOWED {
+fn push_allow(response: &mut Response, calls: bool) {
+    let with_calls = if calls { &ALLOWED_CALLS[..] } else { &[] };
+    for m in ALLOWED.into_iter().chain(with_calls.iter().cloned()) {
         response.headers.push_typed(&Allow(m));
     }
 }

@@ -59,6 +59,9 @@ pub struct SipConfig {
     pub transactions: sip_core::TransactionConfig,
     /// The `Server` header of our responses.
     pub server_name: String,
+    /// The address calls advertise in Via and Contact (what phones and trunks reach us
+    /// at); default: the first UDP listening address.
+    pub public: Option<SocketAddr>,
 }
 
 impl SipConfig {
@@ -69,6 +72,7 @@ impl SipConfig {
             auth: AuthConfig::default(),
             transactions: sip_core::TransactionConfig::default(),
             server_name: format!("Ringbase/{}", env!("CARGO_PKG_VERSION")),
+            public: None,
         }
     }
 }
