@@ -509,4 +509,16 @@ async fn trunk_calls_reach_agents_and_every_call_is_logged_once() {
     assert_eq!(c["direction"], "outgoing");
     assert_eq!(c["agent_id"], alice);
     assert_eq!(c["called"]["e164"], "+4915112345678", "{c:#}");
+
+    // (f) From alice's registered address with a wrong password: 403, nothing placed or logged.
+    assert!(sipp_with(
+        &server,
+        "calls/phone-call-refused.xml",
+        &[auth_line("alice", "not-her-password", "015112345678")],
+        alice_port,
+        false,
+        &["-auth_uri".into(), format!("015112345678@{}", server.sip)],
+    ));
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    server.calls(4).await;
 }
