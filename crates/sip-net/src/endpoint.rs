@@ -95,6 +95,9 @@ pub(crate) struct Endpoint {
     server_name: String,
     calls: Option<CallState>,
     routing: Option<tokio::sync::watch::Receiver<routing::RoutingConfig>>,
+    /// INVITEs of phones whose credentials are being looked up, so a CANCEL meanwhile can
+    /// end them (487) and the late lookup is dropped.
+    pending_invites: HashMap<TransactionKey, Request>,
 }
 
 impl Endpoint {
@@ -151,6 +154,7 @@ impl Endpoint {
         };
         Endpoint {
             calls,
+            pending_invites: HashMap::new(),
             routing: routing_rx,
             layer: TransactionLayer::new(config.transactions),
             registrar,
@@ -264,10 +268,16 @@ impl Endpoint {
                 request,
                 source,
                 found,
-            } => match self.registrar.on_invite_credentials(now, &request, found) {
-                Ok(user) => self.accept_outbound(now, key, *request, source, AgentId(user.0)),
-                Err(response) => self.respond(now, &key, response),
-            },
+            } => {
+                if self.pending_invites.remove(&key).is_none() {
+                    // Cancelled while its credentials were looked up: answered 487 already.
+                    return;
+                }
+                match self.registrar.on_invite_credentials(now, &request, found) {
+                    Ok(user) => self.accept_outbound(now, key, *request, source, AgentId(user.0)),
+                    Err(response) => self.respond(now, &key, response),
+                }
+            }
             Input::CallerCard { session, card } => {
                 if let Some(calls) = self.calls.as_mut() {
                     let routing_card = card.as_deref().map(calls::crm_card).unwrap_or_default();
@@ -351,7 +361,17 @@ impl Endpoint {
                 invite,
                 ..
             } => {
-                // Every INVITE is answered at once today, so there is never one to cancel.
+                // Calls are cancelled inside the B2BUA; what comes here is an INVITE still
+                // waiting for its credentials (end it 487), or one answered already.
+                if let Some(pending) = invite
+                    .clone()
+                    .and_then(|k| self.pending_invites.remove(&k).map(|r| (k, r)))
+                {
+                    let (invite_key, invite_request) = pending;
+                    let terminated = invite_request
+                        .make_response(StatusCode::REQUEST_TERMINATED, Some(&self.tags.next()));
+                    self.respond(now, &invite_key, terminated);
+                }
                 let status = match invite {
                     Some(_) => StatusCode::OK,
                     None => StatusCode::CALL_DOES_NOT_EXIST,
@@ -361,7 +381,8 @@ impl Endpoint {
             }
             TransactionEvent::Ack { .. } => {}
             TransactionEvent::Response { .. } | TransactionEvent::StrayResponse { .. } => {
-                // No client transactions yet (trunk registration and the B2BUA will have).
+                // The B2BUA takes the responses of its own client transactions; there are no
+                // others yet (trunk registration will have some).
             }
             TransactionEvent::Timeout { key, timer } => {
                 tracing::debug!(%key, ?timer, "transaction timed out");
@@ -437,6 +458,7 @@ impl Endpoint {
             match self.registrar.on_invite(now, &request) {
                 RegisterStep::Respond(response) => self.respond(now, &key, response),
                 RegisterStep::Lookup { username } => {
+                    self.pending_invites.insert(key.clone(), request.clone());
                     self.spawn_invite_lookup(key, request, source, username)
                 }
             }
