@@ -14,11 +14,12 @@ log() { printf '\n== %s\n' "$*" >&2; }
 need_apt=()
 command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
 command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)   # SIPp: the SIP server's real peer
+command -v baresip >/dev/null 2>&1 || need_apt+=(baresip-core) # a real softphone (headless)
 if ((${#need_apt[@]})); then
   log "installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
 export RINGBASE_TEST_DATABASE_URL="${RINGBASE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
