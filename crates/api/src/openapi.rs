@@ -85,6 +85,7 @@ pub const OPERATIONS: &[Operation] = &[
     op!("patch", "/api/v1/tasks/{id}", "Change a task: title, due time, assignee, done", AGENT, r#"{"done":true}"#),
     op!("get", "/api/v1/calls", "Call log: ?from=&until=&direction=&status=&agent_id=&line_id=&source_id=&queue=&contact_id=&lead_id=&number= (agents: own calls)", AGENT),
     op!("post", "/api/v1/calls", "Report a finished call from another system", SUPERVISOR, r#"{"direction":"incoming","remote":"+4930123456","to":"<sip:+4989998877@pbx>","started_at":"2026-11-20T10:00:00Z","ended_at":"2026-11-20T10:00:30Z","status":"missed","idempotency_key":"pbx-1234"}"#),
+    op!("post", "/api/v1/calls/originate", "Click-to-call: ring the user's registered phone, then call the number through the trunk when he answers (agents: only for themselves); 409 without a registered phone, 503 without SIP", AGENT, r#"{"user":2,"number":"+4930123456"}"#),
     op!("get", "/api/v1/calls/{id}", "One call", AGENT),
     op!("patch", "/api/v1/calls/{id}", "Rate a call, add notes", AGENT, r#"{"rating":5,"notes":"Happy customer"}"#),
     op!("get", "/api/v1/calls/{id}/recording", "Download a call's recording", AGENT),

@@ -4,7 +4,7 @@
 
 use crate::calls::{self, CallDirectory, CallServices, TrunkConfig};
 use crate::registrar::{self, RegisterStep, RegistrarService, UserLookup};
-use crate::registry::Registry;
+use crate::registry::{OriginateFailure, OriginateRequest, Registry};
 use crate::transport::Sockets;
 use crate::{SipConfig, TagSource};
 use routing::{AgentId, Router};
@@ -68,6 +68,8 @@ pub(crate) enum Input {
         session: SessionId,
         card: Option<Arc<crm::CallerCard>>,
     },
+    /// The API asks for a click-to-call.
+    Originate(OriginateRequest),
 }
 
 /// The B2BUA and what it needs, when the service handles calls.
@@ -152,6 +154,9 @@ impl Endpoint {
             }
             _ => None,
         };
+        if calls.is_some() {
+            registry.set_originator(input.clone());
+        }
         Endpoint {
             calls,
             pending_invites: HashMap::new(),
@@ -299,6 +304,7 @@ impl Endpoint {
                     );
                 }
             }
+            Input::Originate(request) => self.originate(now, request),
         }
         self.drain(now);
     }
@@ -497,6 +503,40 @@ impl Endpoint {
             agent,
         );
         calls.call_ids.insert(session, call_id);
+    }
+
+    /// Click-to-call: the agent's phones ring now (the outputs go out in the drain after
+    /// this); the API learns the call's id or why none was placed.
+    fn originate(&mut self, now: Instant, request: OriginateRequest) {
+        let OriginateRequest {
+            agent,
+            number,
+            reply,
+        } = request;
+        let result = match self.calls.as_mut() {
+            None => Err(OriginateFailure::NotRunning),
+            Some(calls) => {
+                let directory = CallDirectory {
+                    registry: &self.registry,
+                    trunks: &calls.trunks,
+                };
+                let result =
+                    calls
+                        .b2bua
+                        .originate(now, &mut self.layer, &directory, agent, &number);
+                if let Ok(session) = result {
+                    // No INVITE came in: the record's idempotency key gets its own id.
+                    let key = format!("originate-{}-{session}", self.tags.next());
+                    calls.call_ids.insert(session, key);
+                }
+                result.map_err(OriginateFailure::Refused)
+            }
+        };
+        match &result {
+            Ok(session) => tracing::info!(%session, agent = agent.0, "click-to-call started"),
+            Err(e) => tracing::info!(agent = agent.0, error = %e, "click-to-call refused"),
+        }
+        let _ = reply.send(result);
     }
 
     /// What the B2BUA asks for: CRM lookups (off the loop), screen pops, call reports.

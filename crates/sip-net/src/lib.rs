@@ -13,7 +13,9 @@
 //!   a response goes (the source port when `rport` was asked for).
 //! - [`registrar`]: [`RegistrarService`], digest authentication against the users' stored H(A1)
 //!   and the bindings (sans-IO; the store lookup runs off the loop).
-//! - [`registry`]: [`Registry`], the bindings shared with the HTTP API.
+//! - [`registry`]: [`Registry`], the bindings shared with the HTTP API, and its
+//!   [`Registry::originate`]: the API's click-to-call, queued to the loop, which starts it
+//!   with [`sip_b2bua::B2bua::originate`].
 //! - [`calls`]: trunks ([`TrunkConfig`]), the B2BUA's directory over the bindings, and the
 //!   CRM conversions. With [`CallServices`] the loop drives [`sip_b2bua::B2bua`]: INVITEs
 //!   from a trunk's addresses are inbound calls, from a registered phone's address they are
@@ -37,7 +39,8 @@ mod transport;
 pub use calls::{CallServices, TrunkConfig};
 pub use framing::{Frame, StreamFramer};
 pub use registrar::{hash_credentials, AuthConfig, RegistrarService};
-pub use registry::{RegistrationInfo, Registry};
+pub use registry::{OriginateFailure, RegistrationInfo, Registry};
+pub use sip_b2bua::{OriginateError, SessionId};
 pub use sip_core::digest::DigestAlgorithm;
 pub use sip_core::registrar::RegistrarConfig;
 pub use sip_core::TransportProtocol;

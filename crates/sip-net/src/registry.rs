@@ -84,12 +84,44 @@ pub(crate) struct RegistryState {
     pub(crate) owners: HashMap<Aor, Owner>,
 }
 
-/// The shared bindings. Cheap to clone.
+/// Why [`Registry::originate`] placed no call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OriginateFailure {
+    /// No SIP service with calls is running (or it has stopped).
+    NotRunning,
+    /// The B2BUA refused it (number, routing, no registered phone, no trunk).
+    Refused(sip_b2bua::OriginateError),
+}
+
+impl std::fmt::Display for OriginateFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OriginateFailure::NotRunning => f.write_str("the SIP service is not running"),
+            OriginateFailure::Refused(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for OriginateFailure {}
+
+/// A click-to-call asked of the endpoint loop; the answer goes back on `reply`.
+#[derive(Debug)]
+pub(crate) struct OriginateRequest {
+    pub(crate) agent: routing::AgentId,
+    pub(crate) number: String,
+    pub(crate) reply: tokio::sync::oneshot::Sender<Result<sip_b2bua::SessionId, OriginateFailure>>,
+}
+
+/// The shared bindings, and the way to ask the running SIP service for a click-to-call.
+/// Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Registry {
     state: Arc<Mutex<RegistryState>>,
     clock: Clock,
     realm: Arc<str>,
+    /// The endpoint loop's click-to-call queue, set when a service with calls starts.
+    originate: Arc<Mutex<Option<tokio::sync::mpsc::Sender<crate::endpoint::Input>>>>,
 }
 
 impl Registry {
@@ -102,7 +134,40 @@ impl Registry {
             })),
             clock: Clock::start(),
             realm: realm.into(),
+            originate: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// Click-to-call: rings `user`'s registered phones and, when one picks up, calls the
+    /// customer at `number` through the trunk. Answers the id of the call once the phones
+    /// ring; the call's record is logged when it ends.
+    pub async fn originate(
+        &self,
+        user: UserId,
+        number: &str,
+    ) -> Result<sip_b2bua::SessionId, OriginateFailure> {
+        let queue = self
+            .originate
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(OriginateFailure::NotRunning)?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let request = OriginateRequest {
+            agent: routing::AgentId(user.0),
+            number: number.to_owned(),
+            reply,
+        };
+        queue
+            .send(crate::endpoint::Input::Originate(request))
+            .await
+            .map_err(|_| OriginateFailure::NotRunning)?;
+        answer.await.map_err(|_| OriginateFailure::NotRunning)?
+    }
+
+    /// Where [`originate`](Self::originate) sends its requests (the service with calls).
+    pub(crate) fn set_originator(&self, queue: tokio::sync::mpsc::Sender<crate::endpoint::Input>) {
+        *self.originate.lock().unwrap_or_else(|e| e.into_inner()) = Some(queue);
     }
 
     /// The digest realm the registrar challenges with.

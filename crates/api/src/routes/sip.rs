@@ -1,14 +1,14 @@
-//! The SIP side of users: their SIP password (for phones, separate from the web sign-in) and
-//! who is registered from where.
+//! The SIP side of users: their SIP password (for phones, separate from the web sign-in),
+//! who is registered from where, and click-to-call.
 
-use crate::auth::{Admin, Supervisor};
+use crate::auth::{Admin, Agent, Supervisor};
 use crate::error::{ApiError, ApiResult};
 use crate::json::{IdPath, JsonBody};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::Router;
 use domain::*;
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,91 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/users/{id}/sip-password", put(set_sip_password))
         .route("/api/v1/registrations", get(list_registrations))
+        .route("/api/v1/calls/originate", post(originate))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OriginateIn {
+    /// The employee whose phone rings first.
+    user: UserId,
+    /// The customer's number as dialed (the outbound rules normalize it).
+    number: String,
+}
+
+#[derive(Serialize)]
+struct OriginateOut {
+    /// The call's id in the SIP service (its record is logged when it ends).
+    call: String,
+    user: UserId,
+    number: String,
+}
+
+/// Click-to-call: rings the user's registered phone; when he picks up, the customer is
+/// called through the trunk. Agents may only call for themselves.
+async fn originate(
+    State(state): State<AppState>,
+    Agent(principal): Agent,
+    JsonBody(input): JsonBody<OriginateIn>,
+) -> ApiResult<Response> {
+    if !principal.sees_all_calls() && principal.user_id() != Some(input.user) {
+        return Err(ApiError::forbidden(
+            "agents may start calls only from their own phone",
+        ));
+    }
+    if !input.number.chars().any(|c| c.is_ascii_digit()) {
+        return Err(ApiError::invalid("number", "is not a phone number"));
+    }
+    let user = match state.store().get_user(input.user).await {
+        Ok(user) => user,
+        Err(store::StoreError::NotFound { .. }) => {
+            return Err(ApiError::invalid("user", "no such user"))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let call = state
+        .sip()
+        .originate(user.id, &input.number)
+        .await
+        .map_err(originate_error)?;
+    let out = OriginateOut {
+        call: call.to_string(),
+        user: user.id,
+        number: input.number,
+    };
+    state.reply(&principal, StatusCode::ACCEPTED, &out).await
+}
+
+fn originate_error(e: sip_net::OriginateFailure) -> ApiError {
+    use routing::Refusal;
+    use sip_net::{OriginateError, OriginateFailure};
+    let message = e.to_string();
+    match e {
+        OriginateFailure::NotRunning => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "sip_unavailable",
+            "the SIP service with calls is not running",
+        ),
+        OriginateFailure::Refused(OriginateError::NotRegistered(_)) => ApiError::new(
+            StatusCode::CONFLICT,
+            "not_registered",
+            "the user has no registered phone",
+        )
+        .field("user"),
+        OriginateFailure::Refused(OriginateError::NoTrunk(_)) => {
+            ApiError::new(StatusCode::CONFLICT, "no_trunk", message).field("number")
+        }
+        OriginateFailure::Refused(OriginateError::Refused(refusal)) => match refusal {
+            Refusal::UnknownAgent { .. } => {
+                ApiError::invalid("user", "is not an agent in the routing settings")
+            }
+            Refusal::LineNotAllowed { .. } | Refusal::NoLine => {
+                ApiError::new(StatusCode::CONFLICT, "no_line", message).field("user")
+            }
+            _ => ApiError::invalid("number", message),
+        },
+        _ => ApiError::internal(message),
+    }
 }
 
 #[derive(Deserialize)]
