@@ -3,7 +3,7 @@
 // and the agent's panel do not wait for the admin screens.
 
 import { api, onUnauthorized } from './api.js';
-import { h, mount } from './dom.js';
+import { h, mount, toast } from './dom.js';
 import { t, loadPrefs, setPrefs, prefs } from './i18n.js';
 import * as live from './live.js';
 import { startCallPop, stopCallPop } from './callpop.js';
@@ -93,6 +93,21 @@ function shell() {
   showState(user);
   showMyState = showState;
 }
+
+// Click-to-call: a clicked number rings the signed-in agent's phone, then the customer.
+window.addEventListener('rb:dial', async (e) => {
+  const user = session.me && session.me.user;
+  if (!user) {
+    toast(t('dial.no_user'), 'error');
+    return;
+  }
+  try {
+    await api.post('/api/v1/calls/originate', { user: user.id, number: e.detail });
+    toast(t('dial.ringing', { number: e.detail }), 'ok');
+  } catch (err) {
+    toast(t('dial.failed', { reason: err.message }), 'error');
+  }
+});
 
 // The top bar's work state badge, replaced whenever the shell is drawn again.
 let showMyState = () => {};

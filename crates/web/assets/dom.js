@@ -44,12 +44,21 @@ export function mount(el, ...children) {
   return el;
 }
 
-/** A `tel:` link: the phone (softphone, mobile) dials it — click-to-call without a server. */
+/**
+ * A number to click and call. A plain click asks the shell (event `rb:dial`) to have Ringbase
+ * ring the agent's desk phone and then dial the customer (POST /api/v1/calls/originate); the
+ * `tel:` address stays for "open with" and for a modified click, which the browser handles.
+ */
 export function phoneLink(number, display) {
   const shown = display || number || '';
   // Masked numbers (`****23456`) cannot be dialed.
   if (!number || number.includes('*')) return h('span', { class: 'phone' }, shown);
-  return h('a', { class: 'phone', href: `tel:${number}`, title: number }, shown);
+  const dial = (event) => {
+    if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    window.dispatchEvent(new CustomEvent('rb:dial', { detail: number }));
+  };
+  return h('a', { class: 'phone', href: `tel:${number}`, title: number, onclick: dial }, shown);
 }
 
 /** A select with options [[value, label], ...]. */
