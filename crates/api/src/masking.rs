@@ -68,22 +68,31 @@ const NUMBER_KEYS: [&str; 3] = ["e164", "raw", "number"];
 /// Masks every string under a number key, at any depth, and every copy of those numbers inside
 /// other strings of the same document: a lead's title "Missed call from +49170…" or a note
 /// that quotes the caller's number must not give away what the number keys hide.
+///
+/// Every response a masked role gets passes through here, so the copies are found with one
+/// Aho-Corasick automaton over all the document's numbers (leftmost-longest, so
+/// "+4930123456" wins over a shorter "+4930123" inside it): one linear pass per string.
 pub fn mask_numbers(value: &mut serde_json::Value, rule: &MaskRule) {
     let mut numbers = Vec::new();
     collect_numbers(value, &mut numbers);
-    // Longest first, so "+4930123" inside "+4930123456" is not replaced before the whole.
-    numbers.sort_by_key(|n: &String| std::cmp::Reverse(n.len()));
+    numbers.retain(|n| n.chars().filter(char::is_ascii_digit).count() >= 3);
+    numbers.sort_unstable();
     numbers.dedup();
-    let replacements: Vec<(String, String)> = numbers
-        .into_iter()
-        .filter(|n| n.chars().filter(char::is_ascii_digit).count() >= 3)
-        .map(|n| {
-            let masked = rule.apply(&n);
-            (n, masked)
-        })
-        .collect();
-    mask_in_place(value, rule, &replacements);
+    let copies = if numbers.is_empty() {
+        None
+    } else {
+        let masked: Vec<String> = numbers.iter().map(|n| rule.apply(n)).collect();
+        aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(&numbers)
+            .ok()
+            .map(|finder| (finder, masked))
+    };
+    mask_in_place(value, rule, copies.as_ref());
 }
+
+/// Numbers to find in text, and what each is replaced with (same index).
+type Copies = (aho_corasick::AhoCorasick, Vec<String>);
 
 fn collect_numbers(value: &serde_json::Value, out: &mut Vec<String>) {
     match value {
@@ -104,7 +113,7 @@ fn collect_numbers(value: &serde_json::Value, out: &mut Vec<String>) {
     }
 }
 
-fn mask_in_place(value: &mut serde_json::Value, rule: &MaskRule, numbers: &[(String, String)]) {
+fn mask_in_place(value: &mut serde_json::Value, rule: &MaskRule, copies: Option<&Copies>) {
     match value {
         serde_json::Value::Object(map) => {
             for (key, v) in map.iter_mut() {
@@ -112,23 +121,21 @@ fn mask_in_place(value: &mut serde_json::Value, rule: &MaskRule, numbers: &[(Str
                     serde_json::Value::String(s) if NUMBER_KEYS.contains(&key.as_str()) => {
                         *s = rule.apply(s);
                     }
-                    serde_json::Value::String(s) => mask_copies(s, numbers),
-                    _ => mask_in_place(v, rule, numbers),
+                    serde_json::Value::String(s) => {
+                        if let Some((finder, masked)) = copies {
+                            if finder.is_match(s.as_str()) {
+                                *s = finder.replace_all(s, masked);
+                            }
+                        }
+                    }
+                    _ => mask_in_place(v, rule, copies),
                 }
             }
         }
         serde_json::Value::Array(items) => items
             .iter_mut()
-            .for_each(|v| mask_in_place(v, rule, numbers)),
+            .for_each(|v| mask_in_place(v, rule, copies)),
         _ => {}
-    }
-}
-
-fn mask_copies(text: &mut String, numbers: &[(String, String)]) {
-    for (number, masked) in numbers {
-        if text.contains(number.as_str()) {
-            *text = text.replace(number.as_str(), masked);
-        }
     }
 }
 
