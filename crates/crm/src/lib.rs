@@ -205,6 +205,47 @@ impl Crm {
     /// lead for an unknown caller as the line's rules say, writes the timelines and the source,
     /// and publishes `call.ended` (and `lead.created`). Idempotent by `idempotency_key`.
     pub async fn log_call(&self, report: CallReport) -> CrmResult<LoggedCall> {
+        let (log, remote) = self.prepare_call_log(report).await?;
+        let logged = self.store.log_call(log).await?;
+        self.call_logged(&logged, remote.as_deref());
+        Ok(logged)
+    }
+
+    /// Several [`Crm::log_call`]s, written together (one commit) where the store can: the
+    /// SIP server logs its finished calls this way. Results in order, each as `log_call`
+    /// would have answered it.
+    pub async fn log_calls(&self, reports: Vec<CallReport>) -> Vec<CrmResult<LoggedCall>> {
+        let mut results: Vec<Option<CrmResult<LoggedCall>>> = Vec::with_capacity(reports.len());
+        let mut logs = Vec::with_capacity(reports.len());
+        let mut remotes = Vec::with_capacity(reports.len());
+        for report in reports {
+            match self.prepare_call_log(report).await {
+                Ok((log, remote)) => {
+                    results.push(None);
+                    logs.push(log);
+                    remotes.push(remote);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        let mut stored = self.store.log_calls(logs).await.into_iter().zip(remotes);
+        results
+            .into_iter()
+            .map(|result| match result {
+                Some(failed) => failed,
+                None => {
+                    let (logged, remote) = stored.next().expect("one store result per log");
+                    let logged = logged?;
+                    self.call_logged(&logged, remote.as_deref());
+                    Ok(logged)
+                }
+            })
+            .collect()
+    }
+
+    /// Validation, numbers and the CRM's side of one report: who the parties are, and the
+    /// lead an unknown caller would get. Also answers the remote's E.164, if it has one.
+    async fn prepare_call_log(&self, report: CallReport) -> CrmResult<(CallLog, Option<String>)> {
         let remote = self.call_number(&report.remote);
         let line_number = match report.line.as_deref() {
             Some(raw) if !raw.trim().is_empty() => self.normalize("line", raw)?,
@@ -252,19 +293,24 @@ impl Crm {
             None => (Default::default(), None),
         };
 
-        let logged = self
-            .store
-            .log_call(CallLog {
+        Ok((
+            CallLog {
                 call,
                 line_number,
                 parties,
                 lead_candidate,
-            })
-            .await?;
+            },
+            remote.e164,
+        ))
+    }
+
+    /// After a call was stored: the cache forgets the remote's card (its last call changed)
+    /// and the bus hears of the call and of a lead it created. Nothing for a duplicate.
+    fn call_logged(&self, logged: &LoggedCall, remote_e164: Option<&str>) {
         if logged.duplicate {
-            return Ok(logged);
+            return;
         }
-        if let Some(e164) = &remote.e164 {
+        if let Some(e164) = remote_e164 {
             self.cache.invalidate(e164);
         }
         let at = logged.call.ended_at;
@@ -280,7 +326,6 @@ impl Crm {
             at,
             serde_json::json!({ "call": logged.call }),
         ));
-        Ok(logged)
     }
 
     // ---- CRM writes (each invalidates the cache) ----

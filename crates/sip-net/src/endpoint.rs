@@ -2,6 +2,7 @@
 //! where SIP state changes. Sockets and store lookups run in other tasks and talk to it
 //! through one input queue.
 
+use crate::call_log::CallLogWriter;
 use crate::calls::{self, CallDirectory, CallServices, TrunkConfig};
 use crate::registrar::{self, RegisterStep, RegistrarService, UserLookup};
 use crate::registry::{OriginateFailure, OriginateRequest, Registry};
@@ -81,10 +82,9 @@ struct CallState {
     cards: HashMap<SessionId, Arc<crm::CallerCard>>,
     /// The Call-ID of each call's first leg: with the leg, the idempotency key of its report.
     call_ids: HashMap<SessionId, String>,
+    /// Where finished calls go to be logged.
+    call_log: CallLogWriter,
 }
-
-/// How often a failed call report is retried (its idempotency key makes retries safe).
-const REPORT_ATTEMPTS: u32 = 5;
 
 pub(crate) struct Endpoint {
     layer: TransactionLayer,
@@ -146,6 +146,7 @@ impl Endpoint {
                 routing_rx = Some(services.routing);
                 Some(CallState {
                     b2bua: B2bua::new(b2bua_config, router),
+                    call_log: CallLogWriter::spawn(services.crm.clone()),
                     crm: services.crm,
                     trunks: services.trunks,
                     cards: HashMap::new(),
@@ -241,6 +242,10 @@ impl Endpoint {
             connections = self.sockets.connection_count(),
             "SIP service stopped"
         );
+        // Finished calls still queued are written before the service counts as stopped.
+        if let Some(calls) = self.calls.take() {
+            calls.call_log.finish().await;
+        }
     }
 
     fn handle(&mut self, now: Instant, input: Input) {
@@ -606,23 +611,7 @@ impl Endpoint {
                     tracing::debug!(session = %record.session, "internal call not logged");
                     return;
                 };
-                let crm = calls.crm.clone();
-                tokio::spawn(async move {
-                    let mut delay = Duration::from_millis(500);
-                    for attempt in 1..=REPORT_ATTEMPTS {
-                        match crm.log_call(report.clone()).await {
-                            Ok(_) => return,
-                            Err(e) if attempt < REPORT_ATTEMPTS => {
-                                tracing::warn!(error = %e, attempt, "call report failed; retrying");
-                                tokio::time::sleep(delay).await;
-                                delay *= 2;
-                            }
-                            Err(e) => {
-                                tracing::error!(error = %e, call_id = %call_id, "call report lost")
-                            }
-                        }
-                    }
-                });
+                calls.call_log.log(report);
             }
         }
     }

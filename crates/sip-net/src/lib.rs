@@ -20,8 +20,9 @@
 //!   CRM conversions. With [`CallServices`] the loop drives [`sip_b2bua::B2bua`]: INVITEs
 //!   from a trunk's addresses are inbound calls, from a registered phone's address they are
 //!   digest-checked (407) outbound calls, from anywhere else 403. Caller lookups run off the
-//!   loop; `call.ringing` goes on the event bus; every finished call is logged once through
-//!   `crm::Crm::log_call` (idempotency key: Call-ID and leg).
+//!   loop; `call.ringing` goes on the event bus; every finished call is logged once (idempotency
+//!   key: Call-ID and leg) by the call log writer, in batches through `crm::Crm::log_calls`
+//!   (group commit; retried until written; drained at shutdown).
 //!
 //! # Driving
 //! [`start`] binds every address on UDP and TCP (same port; port 0 picks one) and spawns the
@@ -33,6 +34,7 @@ pub mod framing;
 pub mod registrar;
 pub mod registry;
 
+mod call_log;
 mod endpoint;
 mod transport;
 

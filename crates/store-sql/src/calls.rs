@@ -68,177 +68,43 @@ impl SqlStore {
         }
     }
 
+    /// Logs several calls in one transaction: one commit (one WAL sync on SQLite) for the
+    /// lot, which is what lets the SIP server log thousands of calls a second. The results
+    /// are those `log_call` would give one by one, in order. If anything in the batch fails
+    /// (a lost race, a missing reference), the batch is rolled back and every call is logged
+    /// on its own, so one bad report costs the others nothing but time.
+    pub(crate) async fn log_calls_batched(
+        &self,
+        logs: Vec<CallLog>,
+    ) -> Vec<StoreResult<LoggedCall>> {
+        if logs.len() > 1 {
+            if let Ok(logged) = self.log_calls_once(&logs).await {
+                return logged.into_iter().map(Ok).collect();
+            }
+        }
+        let mut results = Vec::with_capacity(logs.len());
+        for log in logs {
+            results.push(self.log_call_retrying(log).await);
+        }
+        results
+    }
+
+    async fn log_calls_once(&self, logs: &[CallLog]) -> Result<Vec<LoggedCall>, AttemptError> {
+        let mut tx = self.begin().await?;
+        let mut logged = Vec::with_capacity(logs.len());
+        for log in logs {
+            logged.push(log_call_in(&mut tx, log).await?);
+        }
+        tx.commit().await?;
+        Ok(logged)
+    }
+
     /// One attempt, in its own transaction.
     async fn log_call_once(&self, log: &CallLog) -> Result<LoggedCall, AttemptError> {
         let mut tx = self.begin().await?;
-        let call = &log.call;
-
-        // The same report twice (a retrying bridge app) must not make a second record.
-        if let Some(key) = &call.idempotency_key {
-            let existing = sqlx::query(concat!(
-                "SELECT ",
-                columns!(call),
-                " FROM calls WHERE idempotency_key = $1"
-            ))
-            .bind(key.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(row) = existing {
-                let record = rows::call(&row)?;
-                let line = match record.line_id {
-                    Some(id) => line_by_id(&mut tx, id).await?,
-                    None => None,
-                };
-                return Ok(LoggedCall {
-                    call: record,
-                    created_lead: None,
-                    line,
-                    line_created: false,
-                    duplicate: true,
-                });
-            }
-        }
-
-        // Call tracking: our number on the call, created on first sight.
-        let (line, line_created) = match (&log.line_number, call.line_id) {
-            (Some(number), _) => {
-                let (line, created) = find_or_create_line(&mut tx, number, call.started_at).await?;
-                (Some(line), created)
-            }
-            (None, Some(id)) => match line_by_id(&mut tx, id).await? {
-                Some(line) => (Some(line), false),
-                None => {
-                    return Err(StoreError::MissingReference {
-                        field: "call.line_id".into(),
-                        entity: "line",
-                    }
-                    .into())
-                }
-            },
-            (None, None) => (None, false),
-        };
-        let line_id = call.line_id.or(line.as_ref().map(|l| l.id));
-        let source_id = call.source_id.or(line.as_ref().and_then(|l| l.source_id));
-
-        // An unknown caller joins the open lead carrying his number, or gets a new one.
-        let mut parties = log.parties;
-        let mut created_lead = None;
-        let rule = line.as_ref().map(|l| l.lead_rule).unwrap_or_default();
-        let remote = remote_number(call);
-        if let (false, Some(candidate)) = (parties.is_known(), &log.lead_candidate) {
-            if rule.creates_lead_for(call.direction) {
-                let numbers: Vec<&str> = remote
-                    .into_iter()
-                    .chain(candidate.phones.iter().map(|p| p.e164.as_str()))
-                    .collect();
-                match open_lead_carrying(&mut tx, &numbers).await? {
-                    Some(lead_id) => parties.lead_id = Some(lead_id),
-                    None => {
-                        let mut new_lead = candidate.clone();
-                        new_lead.source_id = source_id.or(candidate.source_id);
-                        let lead = insert_lead(&mut tx, &new_lead, ms(call.started_at)).await?;
-                        if lead.status.is_open() {
-                            // A plain insert: losing the race to a concurrent call from the same
-                            // number fails here, and the retry joins that call's lead.
-                            for e164 in distinct_numbers(&lead.phones) {
-                                sqlx::query(
-                                    "INSERT INTO open_lead_numbers (e164, lead_id) VALUES ($1, $2)",
-                                )
-                                .bind(e164)
-                                .bind(lead.id.0)
-                                .execute(&mut *tx)
-                                .await?;
-                            }
-                        }
-                        sqlx::query(
-                            "INSERT INTO timeline (subject_kind, subject_id, kind, at, call_id, author_id, text) VALUES ('lead', $1, $2, $3, NULL, NULL, $4)",
-                        )
-                        .bind(lead.id.0)
-                        .bind(TimelineKind::LeadCreated.as_str())
-                        .bind(ms(call.started_at))
-                        .bind(lead.title.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                        parties.lead_id = Some(lead.id);
-                        created_lead = Some(lead);
-                    }
-                }
-            }
-        }
-
-        let (origin_kind, origin_device) = rows::origin_parts(call.origin);
-        let row = sqlx::query(concat!(
-            "INSERT INTO calls (direction, caller_e164, caller_raw, called_e164, called_raw, remote_e164, line_id, source_id, agent_id, queue, ",
-            "started_at, answered_at, ended_at, duration_s, status, recording, rating, notes, contact_id, company_id, lead_id, deal_id, ",
-            "origin_kind, origin_device, idempotency_key) ",
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) ",
-            "RETURNING ",
-            columns!(call)
-        ))
-        .bind(call.direction.as_str())
-        .bind(call.caller.e164.as_deref())
-        .bind(call.caller.raw.as_str())
-        .bind(call.called.e164.as_deref())
-        .bind(call.called.raw.as_str())
-        .bind(remote)
-        .bind(line_id.map(|i| i.0))
-        .bind(source_id.map(|i| i.0))
-        .bind(call.agent_id.map(|i| i.0))
-        .bind(call.queue.as_deref())
-        .bind(ms(call.started_at))
-        .bind(call.answered_at.map(ms))
-        .bind(ms(call.ended_at))
-        .bind(call.duration_s())
-        .bind(call.status.as_str())
-        .bind(call.recording.as_deref())
-        .bind(call.rating.map(i64::from))
-        .bind(call.notes.as_deref())
-        .bind(parties.contact_id.map(|i| i.0))
-        .bind(parties.company_id.map(|i| i.0))
-        .bind(parties.lead_id.map(|i| i.0))
-        .bind(parties.deal_id.map(|i| i.0))
-        .bind(origin_kind)
-        .bind(origin_device)
-        .bind(call.idempotency_key.as_deref())
-        .fetch_one(&mut *tx)
-        .await?;
-        let record = rows::call(&row)?;
-
-        let subjects = [
-            parties.contact_id.map(Subject::Contact),
-            parties.lead_id.map(Subject::Lead),
-            parties.deal_id.map(Subject::Deal),
-        ];
-        for subject in subjects.into_iter().flatten() {
-            sqlx::query(
-                "INSERT INTO timeline (subject_kind, subject_id, kind, at, call_id, author_id, text) VALUES ($1, $2, $3, $4, $5, $6, NULL)",
-            )
-            .bind(subject.kind_str())
-            .bind(subject.raw_id())
-            .bind(TimelineKind::Call.as_str())
-            .bind(ms(call.started_at))
-            .bind(record.id.0)
-            .bind(call.agent_id.map(|i| i.0))
-            .execute(&mut *tx)
-            .await?;
-        }
-
-        // Call tracking's promise: a contact's source is where he first came from.
-        if let (Some(contact), Some(source)) = (parties.contact_id, source_id) {
-            sqlx::query("UPDATE contacts SET source_id = $1 WHERE id = $2 AND source_id IS NULL")
-                .bind(source.0)
-                .bind(contact.0)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let logged = log_call_in(&mut tx, log).await?;
         tx.commit().await?;
-        Ok(LoggedCall {
-            call: record,
-            created_lead,
-            line,
-            line_created,
-            duplicate: false,
-        })
+        Ok(logged)
     }
 
     /// After a foreign-key failure: the first reference of `log` that points nowhere.
@@ -385,4 +251,175 @@ async fn open_lead_carrying(tx: &mut Tx, numbers: &[&str]) -> Result<Option<Lead
         }
     }
     Ok(None)
+}
+
+/// Everything one call writes, inside `tx` (which the caller commits).
+async fn log_call_in(tx: &mut Tx, log: &CallLog) -> Result<LoggedCall, AttemptError> {
+    let call = &log.call;
+
+    // The same report twice (a retrying bridge app) must not make a second record.
+    if let Some(key) = &call.idempotency_key {
+        let existing = sqlx::query(concat!(
+            "SELECT ",
+            columns!(call),
+            " FROM calls WHERE idempotency_key = $1"
+        ))
+        .bind(key.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(row) = existing {
+            let record = rows::call(&row)?;
+            let line = match record.line_id {
+                Some(id) => line_by_id(tx, id).await?,
+                None => None,
+            };
+            return Ok(LoggedCall {
+                call: record,
+                created_lead: None,
+                line,
+                line_created: false,
+                duplicate: true,
+            });
+        }
+    }
+
+    // Call tracking: our number on the call, created on first sight.
+    let (line, line_created) = match (&log.line_number, call.line_id) {
+        (Some(number), _) => {
+            let (line, created) = find_or_create_line(tx, number, call.started_at).await?;
+            (Some(line), created)
+        }
+        (None, Some(id)) => match line_by_id(tx, id).await? {
+            Some(line) => (Some(line), false),
+            None => {
+                return Err(StoreError::MissingReference {
+                    field: "call.line_id".into(),
+                    entity: "line",
+                }
+                .into())
+            }
+        },
+        (None, None) => (None, false),
+    };
+    let line_id = call.line_id.or(line.as_ref().map(|l| l.id));
+    let source_id = call.source_id.or(line.as_ref().and_then(|l| l.source_id));
+
+    // An unknown caller joins the open lead carrying his number, or gets a new one.
+    let mut parties = log.parties;
+    let mut created_lead = None;
+    let rule = line.as_ref().map(|l| l.lead_rule).unwrap_or_default();
+    let remote = remote_number(call);
+    if let (false, Some(candidate)) = (parties.is_known(), &log.lead_candidate) {
+        if rule.creates_lead_for(call.direction) {
+            let numbers: Vec<&str> = remote
+                .into_iter()
+                .chain(candidate.phones.iter().map(|p| p.e164.as_str()))
+                .collect();
+            match open_lead_carrying(tx, &numbers).await? {
+                Some(lead_id) => parties.lead_id = Some(lead_id),
+                None => {
+                    let mut new_lead = candidate.clone();
+                    new_lead.source_id = source_id.or(candidate.source_id);
+                    let lead = insert_lead(tx, &new_lead, ms(call.started_at)).await?;
+                    if lead.status.is_open() {
+                        // A plain insert: losing the race to a concurrent call from the same
+                        // number fails here, and the retry joins that call's lead.
+                        for e164 in distinct_numbers(&lead.phones) {
+                            sqlx::query(
+                                "INSERT INTO open_lead_numbers (e164, lead_id) VALUES ($1, $2)",
+                            )
+                            .bind(e164)
+                            .bind(lead.id.0)
+                            .execute(&mut **tx)
+                            .await?;
+                        }
+                    }
+                    sqlx::query(
+                        "INSERT INTO timeline (subject_kind, subject_id, kind, at, call_id, author_id, text) VALUES ('lead', $1, $2, $3, NULL, NULL, $4)",
+                    )
+                    .bind(lead.id.0)
+                    .bind(TimelineKind::LeadCreated.as_str())
+                    .bind(ms(call.started_at))
+                    .bind(lead.title.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                    parties.lead_id = Some(lead.id);
+                    created_lead = Some(lead);
+                }
+            }
+        }
+    }
+
+    let (origin_kind, origin_device) = rows::origin_parts(call.origin);
+    let row = sqlx::query(concat!(
+        "INSERT INTO calls (direction, caller_e164, caller_raw, called_e164, called_raw, remote_e164, line_id, source_id, agent_id, queue, ",
+        "started_at, answered_at, ended_at, duration_s, status, recording, rating, notes, contact_id, company_id, lead_id, deal_id, ",
+        "origin_kind, origin_device, idempotency_key) ",
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) ",
+        "RETURNING ",
+        columns!(call)
+    ))
+    .bind(call.direction.as_str())
+    .bind(call.caller.e164.as_deref())
+    .bind(call.caller.raw.as_str())
+    .bind(call.called.e164.as_deref())
+    .bind(call.called.raw.as_str())
+    .bind(remote)
+    .bind(line_id.map(|i| i.0))
+    .bind(source_id.map(|i| i.0))
+    .bind(call.agent_id.map(|i| i.0))
+    .bind(call.queue.as_deref())
+    .bind(ms(call.started_at))
+    .bind(call.answered_at.map(ms))
+    .bind(ms(call.ended_at))
+    .bind(call.duration_s())
+    .bind(call.status.as_str())
+    .bind(call.recording.as_deref())
+    .bind(call.rating.map(i64::from))
+    .bind(call.notes.as_deref())
+    .bind(parties.contact_id.map(|i| i.0))
+    .bind(parties.company_id.map(|i| i.0))
+    .bind(parties.lead_id.map(|i| i.0))
+    .bind(parties.deal_id.map(|i| i.0))
+    .bind(origin_kind)
+    .bind(origin_device)
+    .bind(call.idempotency_key.as_deref())
+    .fetch_one(&mut **tx)
+    .await?;
+    let record = rows::call(&row)?;
+
+    let subjects = [
+        parties.contact_id.map(Subject::Contact),
+        parties.lead_id.map(Subject::Lead),
+        parties.deal_id.map(Subject::Deal),
+    ];
+    for subject in subjects.into_iter().flatten() {
+        sqlx::query(
+            "INSERT INTO timeline (subject_kind, subject_id, kind, at, call_id, author_id, text) VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        )
+        .bind(subject.kind_str())
+        .bind(subject.raw_id())
+        .bind(TimelineKind::Call.as_str())
+        .bind(ms(call.started_at))
+        .bind(record.id.0)
+        .bind(call.agent_id.map(|i| i.0))
+        .execute(&mut **tx)
+        .await?;
+    }
+
+    // Call tracking's promise: a contact's source is where he first came from.
+    if let (Some(contact), Some(source)) = (parties.contact_id, source_id) {
+        sqlx::query("UPDATE contacts SET source_id = $1 WHERE id = $2 AND source_id IS NULL")
+            .bind(source.0)
+            .bind(contact.0)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(LoggedCall {
+        call: record,
+        created_lead,
+        line,
+        line_created,
+        duplicate: false,
+    })
 }

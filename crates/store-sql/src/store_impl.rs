@@ -1586,6 +1586,10 @@ impl Store for SqlStore {
         self.log_call_retrying(log).await
     }
 
+    async fn log_calls(&self, logs: Vec<CallLog>) -> Vec<StoreResult<LoggedCall>> {
+        self.log_calls_batched(logs).await
+    }
+
     async fn get_call(&self, id: CallId) -> StoreResult<CallRecord> {
         self.by_id(
             concat!("SELECT ", columns!(call), " FROM calls WHERE id = $1"),

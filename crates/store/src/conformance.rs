@@ -79,6 +79,7 @@ macro_rules! conformance_tests {
             log_call_keeps_a_given_line_and_source,
             log_call_round_trips_every_call_field,
             log_call_with_a_missing_reference_writes_nothing,
+            log_calls_in_a_batch_act_like_one_by_one,
             concurrent_calls_from_one_unknown_number_make_one_lead,
             concurrent_calls_with_one_idempotency_key_make_one_record,
             list_calls_filters_and_orders_newest_first,
@@ -3031,6 +3032,59 @@ pub async fn log_call_with_a_missing_reference_writes_nothing(store: Arc<dyn Sto
         other => panic!("expected MissingReference, got {other:?}"),
     }
     assert!(all_calls(store.as_ref()).await.is_empty());
+}
+
+pub async fn log_calls_in_a_batch_act_like_one_by_one(store: Arc<dyn Store>) {
+    let keyed = |remote: &str, hour: u32, key: &str| {
+        let mut call = new_call(Direction::Incoming, remote, "+4930999001", at(hour, 0));
+        call.idempotency_key = Some(key.to_string());
+        unknown_caller_log(call, Some("+4930999001"))
+    };
+    let mut ghost = new_call(Direction::Incoming, "+4930100003", "+4930999001", at(12, 0));
+    ghost.agent_id = Some(UserId(4242));
+    // A batch where every call is fine (a backend may commit it in one transaction).
+    let results = store
+        .log_calls(vec![
+            keyed("+4930100001", 9, "sip:a:in"),
+            // The same caller again: joins the lead the first call of this batch created.
+            keyed("+4930100001", 10, "sip:b:in"),
+            // A retried report inside the same batch: no second record.
+            keyed("+4930100001", 9, "sip:a:in"),
+        ])
+        .await;
+    assert_eq!(results.len(), 3, "one result per call, in order");
+    let first = results[0].as_ref().expect("first");
+    let lead = first
+        .created_lead
+        .clone()
+        .expect("the first call creates a lead");
+    let second = results[1].as_ref().expect("second");
+    assert_eq!(second.created_lead, None);
+    assert_eq!(second.call.lead_id, Some(lead.id));
+    let again = results[2].as_ref().expect("duplicate");
+    assert!(again.duplicate, "the retried report is a duplicate");
+    assert_eq!(again.call.id, first.call.id);
+    // A bad call costs the others in its batch nothing.
+    let results = store
+        .log_calls(vec![
+            unknown_caller_log(ghost, Some("+4930999001")),
+            keyed("+4930100002", 11, "sip:c:in"),
+            keyed("+4930100001", 9, "sip:a:in"),
+        ])
+        .await;
+    match &results[0] {
+        Err(StoreError::MissingReference { field, .. }) => assert!(field.contains("agent_id")),
+        other => panic!("expected MissingReference, got {other:?}"),
+    }
+    let other = results[1].as_ref().expect("other caller");
+    assert!(
+        other.created_lead.is_some(),
+        "a second unknown number, a second lead"
+    );
+    assert!(results[2].as_ref().expect("duplicate again").duplicate);
+    assert_eq!(all_calls(store.as_ref()).await.len(), 3);
+    assert_eq!(all_leads(store.as_ref()).await.len(), 2);
+    assert!(store.log_calls(Vec::new()).await.is_empty());
 }
 
 /// How many calls race in the concurrency cases.

@@ -340,6 +340,15 @@ pub trait Store: Send + Sync + 'static {
     /// each linked contact / lead / deal, and the contact's first source. Idempotent by the
     /// call's idempotency key.
     async fn log_call(&self, log: CallLog) -> StoreResult<LoggedCall>;
+    /// Several [`Store::log_call`]s with the results in order, as if logged one by one (a
+    /// later call sees the lead an earlier one created); a backend may commit them together.
+    async fn log_calls(&self, logs: Vec<CallLog>) -> Vec<StoreResult<LoggedCall>> {
+        let mut results = Vec::with_capacity(logs.len());
+        for log in logs {
+            results.push(self.log_call(log).await);
+        }
+        results
+    }
     async fn get_call(&self, id: CallId) -> StoreResult<CallRecord>;
     async fn list_calls(&self, filter: &CallFilter, page: Page) -> StoreResult<Vec<CallRecord>>;
     async fn update_call(&self, id: CallId, patch: CallPatch) -> StoreResult<CallRecord>;
