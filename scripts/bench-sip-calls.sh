@@ -2,6 +2,7 @@
 # Calls per second through the B2BUA, for BENCHMARKS.md ("B2BUA calls per second (issue 4)").
 #
 #   scripts/bench-sip-calls.sh [AGENTS] [RATE...]     default 200 agents; 100 200 500 1000 1500 2000
+#   PERF_OUT=perf.data scripts/bench-sip-calls.sh ...   also records a CPU profile of the server
 #
 # Starts `ringbase serve` (release) on loopback with a scratch SQLite store under
 # target/bench-sip-calls, a trunk that allows 127.0.0.1, AGENTS users with SIP passwords, and
@@ -69,6 +70,11 @@ calls_logged() {
   python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from calls').fetchone()[0])" "$DATA/ringbase.db"
 }
 sleep 1.5  # routing settings are picked up within a second
+PERFPID=
+if [ -n "${PERF_OUT:-}" ]; then  # a CPU profile of the server over the whole ramp
+  perf record -e cpu-clock -F 999 --call-graph "${PERF_CALLGRAPH:-fp}" -p "$SERVER" -o "$PERF_OUT" >/dev/null 2>&1 &
+  PERFPID=$!
+fi
 for r in "${RATES[@]}"; do
   sipp -sf "$UAS" -i 127.0.0.1 -p "$PHONES" -mp 17000 -nostdin >/dev/null 2>&1 &
   UASPID=$!
@@ -88,6 +94,7 @@ PY
   kill "$UASPID" 2>/dev/null; UASPID=; sleep 4.5
   echo "            server RSS $(awk '/VmRSS/ {print $2}' /proc/$SERVER/status) kB, call records so far $(calls_logged)"
 done
+[ -n "$PERFPID" ] && { kill -INT "$PERFPID"; wait "$PERFPID" 2>/dev/null || true; }
 # Records are written off the SIP loop; wait until the count stops moving (at most 5 min).
 placed=0; for r in "${RATES[@]}"; do placed=$((placed + r * 10)); done
 last=-1; n=$(calls_logged)

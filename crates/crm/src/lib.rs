@@ -18,8 +18,9 @@ use cache::LookupCache;
 use domain::*;
 use events::{Event, EventBus};
 use phone::{PhoneInput, Region};
+use std::collections::HashMap;
 use std::sync::Arc;
-use store::{CallLog, LoggedCall, Store, StoreError};
+use store::{CallLog, CallParties, LoggedCall, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CrmError {
@@ -60,6 +61,7 @@ pub struct Crm {
     region: Region,
     bus: EventBus,
     cache: LookupCache,
+    parsed: ParsedNumbers,
 }
 
 impl Crm {
@@ -69,6 +71,7 @@ impl Crm {
             region,
             bus,
             cache: LookupCache::new(CACHE_CAPACITY),
+            parsed: ParsedNumbers::default(),
         }
     }
 
@@ -88,13 +91,13 @@ impl Crm {
 
     /// `Ok(None)` for anonymous / withheld; an error naming `field` for what is not a number.
     pub fn normalize(&self, field: &str, raw: &str) -> Result<Option<Phone>, FieldError> {
-        match phone::parse(raw, self.region) {
-            PhoneInput::NoNumber => Ok(None),
-            PhoneInput::Number(n) => Ok(Some(Phone {
-                e164: n.e164().to_string(),
+        match self.parsed.parse(raw, self.region) {
+            Parsed::NoNumber => Ok(None),
+            Parsed::E164(e164) => Ok(Some(Phone {
+                e164,
                 raw: raw.trim().to_string(),
             })),
-            PhoneInput::Invalid(why) => Err(FieldError::new(field, why.to_string())),
+            Parsed::Invalid(why) => Err(FieldError::new(field, why)),
         }
     }
 
@@ -114,8 +117,8 @@ impl Crm {
 
     fn call_number(&self, raw: &str) -> CallNumber {
         // A call is logged whatever the number looks like; only a real number gets an E.164.
-        let e164 = match phone::parse(raw, self.region) {
-            PhoneInput::Number(n) => Some(n.e164().to_string()),
+        let e164 = match self.parsed.parse(raw, self.region) {
+            Parsed::E164(e164) => Some(e164),
             _ => None,
         };
         CallNumber {
@@ -205,7 +208,7 @@ impl Crm {
     /// lead for an unknown caller as the line's rules say, writes the timelines and the source,
     /// and publishes `call.ended` (and `lead.created`). Idempotent by `idempotency_key`.
     pub async fn log_call(&self, report: CallReport) -> CrmResult<LoggedCall> {
-        let (log, remote) = self.prepare_call_log(report).await?;
+        let (log, remote) = self.prepare_call_log(report, &mut HashMap::new()).await?;
         let logged = self.store.log_call(log).await?;
         self.call_logged(&logged, remote.as_deref());
         Ok(logged)
@@ -218,8 +221,9 @@ impl Crm {
         let mut results: Vec<Option<CrmResult<LoggedCall>>> = Vec::with_capacity(reports.len());
         let mut logs = Vec::with_capacity(reports.len());
         let mut remotes = Vec::with_capacity(reports.len());
+        let mut seen = HashMap::new();
         for report in reports {
-            match self.prepare_call_log(report).await {
+            match self.prepare_call_log(report, &mut seen).await {
                 Ok((log, remote)) => {
                     results.push(None);
                     logs.push(log);
@@ -245,7 +249,15 @@ impl Crm {
 
     /// Validation, numbers and the CRM's side of one report: who the parties are, and the
     /// lead an unknown caller would get. Also answers the remote's E.164, if it has one.
-    async fn prepare_call_log(&self, report: CallReport) -> CrmResult<(CallLog, Option<String>)> {
+    ///
+    /// `seen` remembers the parties of each number already prepared in the same batch: a
+    /// number calling several times in one batch is looked up once (a lead the first call
+    /// creates is joined by the others inside the store's transaction).
+    async fn prepare_call_log(
+        &self,
+        report: CallReport,
+        seen: &mut HashMap<String, (CallParties, bool)>,
+    ) -> CrmResult<(CallLog, Option<String>)> {
         let remote = self.call_number(&report.remote);
         let line_number = match report.line.as_deref() {
             Some(raw) if !raw.trim().is_empty() => self.normalize("line", raw)?,
@@ -281,13 +293,18 @@ impl Crm {
 
         let (parties, lead_candidate) = match &remote.e164 {
             Some(e164) => {
-                let card = self.lookup(e164).await?;
-                let parties = card.parties();
-                let candidate = if parties.is_known() || self.store.is_lead_exception(e164).await? {
-                    None
-                } else {
-                    Some(lead_for_unknown_caller(&call, e164, &remote.raw))
+                let (parties, wants_lead) = match seen.get(e164) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let parties = self.lookup(e164).await?.parties();
+                        let wants_lead =
+                            !parties.is_known() && !self.store.is_lead_exception(e164).await?;
+                        seen.insert(e164.clone(), (parties.clone(), wants_lead));
+                        (parties, wants_lead)
+                    }
                 };
+                let candidate =
+                    wants_lead.then(|| lead_for_unknown_caller(&call, e164, &remote.raw));
                 (parties, candidate)
             }
             None => (Default::default(), None),
@@ -453,5 +470,51 @@ fn lead_for_unknown_caller(call: &NewCall, e164: &str, raw: &str) -> NewLead {
         status: LeadStatus::New,
         source_id: None,
         responsible_id: call.agent_id,
+    }
+}
+
+/// What a raw number parses to, as the CRM uses it.
+#[derive(Debug, Clone)]
+enum Parsed {
+    NoNumber,
+    E164(String),
+    Invalid(String),
+}
+
+/// Numbers parsed lately. libphonenumber's parse (metadata and regular expressions) was the
+/// biggest cost of a cached caller lookup, and every SIP call parses the same caller and line
+/// numbers several times (lookup at ringing, again when logged). The region is fixed per
+/// `Crm`, so the raw text alone is the key. Bounded: cleared when full (a simple rule; a
+/// full cache is refilled by the numbers in use within moments).
+#[derive(Default)]
+struct ParsedNumbers {
+    map: std::sync::Mutex<HashMap<String, Parsed>>,
+}
+
+/// Raw forms remembered at most.
+const PARSED_NUMBERS: usize = 50_000;
+
+impl ParsedNumbers {
+    fn parse(&self, raw: &str, region: Region) -> Parsed {
+        if let Some(hit) = self.lock().get(raw) {
+            return hit.clone();
+        }
+        let parsed = match phone::parse(raw, region) {
+            PhoneInput::NoNumber => Parsed::NoNumber,
+            PhoneInput::Number(n) => Parsed::E164(n.e164().to_string()),
+            PhoneInput::Invalid(why) => Parsed::Invalid(why.to_string()),
+        };
+        let mut map = self.lock();
+        if map.len() >= PARSED_NUMBERS {
+            map.clear();
+        }
+        map.insert(raw.to_owned(), parsed.clone());
+        parsed
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Parsed>> {
+        // A panic while holding the lock cannot leave the map inconsistent (inserts and
+        // clears are single calls), so a poisoned lock is used as is.
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

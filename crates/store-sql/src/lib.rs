@@ -60,6 +60,8 @@ pub struct SqlStore {
     /// Where write transactions go: one connection for SQLite (its single writer).
     write: AnyPool,
     dialect: Dialect,
+    /// Which events have webhook subscribers, remembered briefly (see [`Subscribers`]).
+    subscribers: store_impl::Subscribers,
 }
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -174,6 +176,7 @@ impl SqlStore {
             read,
             write,
             dialect: Dialect::Sqlite,
+            subscribers: Default::default(),
         })
     }
 
@@ -210,6 +213,7 @@ impl SqlStore {
             read: pool.clone(),
             write: pool,
             dialect: Dialect::Postgres,
+            subscribers: Default::default(),
         })
     }
 }

@@ -21,6 +21,73 @@ const PHONE_ROWS_PER_INSERT: usize = 1000;
 /// Ids per `IN (...)` list when checking references in bulk.
 const IDS_PER_CHECK: usize = 1000;
 
+/// How long the subscribed event kinds are trusted. Webhooks written through this store
+/// are seen at once (writes forget the cache); ones written by another node sharing a
+/// PostgreSQL database start receiving events within this time.
+const SUBSCRIBERS_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The event kinds active webhooks subscribe to, as last read, with a generation counter so
+/// a read that raced a webhook write is not kept.
+#[derive(Default)]
+pub(crate) struct Subscribers {
+    state: std::sync::Mutex<SubscribersState>,
+}
+
+#[derive(Default)]
+struct SubscribersState {
+    generation: u64,
+    kinds: Option<(std::time::Instant, Vec<EventKind>)>,
+}
+
+impl Subscribers {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SubscribersState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn forget(&self) {
+        let mut state = self.lock();
+        state.generation += 1;
+        state.kinds = None;
+    }
+}
+
+impl SqlStore {
+    /// Whether an active webhook subscribes to `event`.
+    async fn has_subscribers(&self, event: EventKind) -> StoreResult<bool> {
+        let generation = {
+            let state = self.subscribers.lock();
+            if let Some((read_at, kinds)) = &state.kinds {
+                if read_at.elapsed() < SUBSCRIBERS_FRESH_FOR {
+                    return Ok(kinds.contains(&event));
+                }
+            }
+            state.generation
+        };
+        let mut kinds: Vec<EventKind> = Vec::new();
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            columns!(webhook),
+            " FROM webhooks WHERE active = 1"
+        ))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        for row in &rows {
+            for kind in rows::webhook(row)?.events {
+                if !kinds.contains(&kind) {
+                    kinds.push(kind);
+                }
+            }
+        }
+        let subscribed = kinds.contains(&event);
+        let mut state = self.subscribers.lock();
+        if state.generation == generation {
+            state.kinds = Some((std::time::Instant::now(), kinds));
+        }
+        Ok(subscribed)
+    }
+}
+
 impl SqlStore {
     /// Starts a write transaction. SQLite takes the write lock up front (`BEGIN IMMEDIATE`), so
     /// a writer in another process is waited for (busy timeout) instead of failing later when
@@ -1902,6 +1969,7 @@ impl Store for SqlStore {
         .fetch_one(&self.write)
         .await
         .map_err(db)?;
+        self.subscribers.forget();
         rows::webhook(&row)
     }
 
@@ -1920,6 +1988,7 @@ impl Store for SqlStore {
             .execute(&self.write)
             .await
             .map_err(db)?;
+        self.subscribers.forget();
         if done.rows_affected() == 0 {
             return Err(not_found("webhook", id.0));
         }
@@ -1932,6 +2001,11 @@ impl Store for SqlStore {
         payload: &serde_json::Value,
         now: Timestamp,
     ) -> StoreResult<u64> {
+        // Most events have no subscriber, and a call makes several: answer those without a
+        // query and without taking the one write connection.
+        if !self.has_subscribers(event).await? {
+            return Ok(0);
+        }
         let mut tx = self.begin().await.map_err(db)?;
         let hooks = sqlx::query(concat!(
             "SELECT ",

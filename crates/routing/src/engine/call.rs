@@ -1350,8 +1350,19 @@ pub(crate) fn offer_order(
     let group = &config.queues[queue];
     let mut members = group.members.clone();
     if group.strategy == QueueStrategy::Evenly {
-        // Stable: members never offered (0) first, ties keep the configured order.
-        members.sort_by_key(|member| state.last_offered(&group.name, *member));
+        // Stable: members never offered (0) first, ties keep the configured order. The keys
+        // are read once per member (one map for the queue), not once per comparison: this
+        // runs for every call, over every member of a queue of hundreds.
+        let offered = state.offers_in(&group.name);
+        let mut keyed: Vec<(u64, AgentId)> = members
+            .iter()
+            .map(|member| {
+                let seq = offered.and_then(|o| o.get(member)).copied().unwrap_or(0);
+                (seq, *member)
+            })
+            .collect();
+        keyed.sort_by_key(|(seq, _)| *seq);
+        members = keyed.into_iter().map(|(_, member)| member).collect();
     }
     members
 }

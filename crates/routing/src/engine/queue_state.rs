@@ -110,12 +110,10 @@ impl QueueState {
         self.waiting.values()
     }
 
-    pub(crate) fn last_offered(&self, queue: &str, agent: AgentId) -> u64 {
-        self.last_offered
-            .get(queue)
-            .and_then(|members| members.get(&agent))
-            .copied()
-            .unwrap_or(0)
+    /// When each member of `queue` was last offered a call (a sequence number; absent:
+    /// never).
+    pub(crate) fn offers_in(&self, queue: &str) -> Option<&HashMap<AgentId, u64>> {
+        self.last_offered.get(queue)
     }
 
     pub(crate) fn record_offer(&mut self, queue: Option<&str>, agent: AgentId) {
