@@ -122,6 +122,7 @@ mod controller;
 mod directory;
 pub mod identity;
 mod record;
+pub mod sdp;
 
 pub use config::{B2buaConfig, DialedNumberSource, DEFAULT_MAX_CALL_DURATION};
 pub use controller::{
