@@ -194,7 +194,9 @@ fn parse_media_line(value: &str) -> Result<Media, SdpError> {
     let mut fields = value.split_ascii_whitespace();
     let (Some(kind), Some(port), Some(proto)) = (fields.next(), fields.next(), fields.next())
     else {
-        return Err(SdpError::Unreadable("an m-line needs media, port and transport"));
+        return Err(SdpError::Unreadable(
+            "an m-line needs media, port and transport",
+        ));
     };
     // `<port>/<number of ports>`: the count does not matter for one RTP stream.
     let port = port.split('/').next().unwrap_or(port);
@@ -716,7 +718,12 @@ m=audio 6000 RTP/AVP 0\r\nc=IN IP4 10.0.0.3\r\n";
             prop::sample::select(vec!["audio", "video"]),
             0u16..3,
             prop::collection::vec(codec, 1..4),
-            prop::sample::select(vec!["", "a=sendonly\r\n", "a=recvonly\r\n", "a=inactive\r\n"]),
+            prop::sample::select(vec![
+                "",
+                "a=sendonly\r\n",
+                "a=recvonly\r\n",
+                "a=inactive\r\n",
+            ]),
         )
             .prop_map(|(kind, port, codecs, direction)| {
                 let formats: Vec<&str> = codecs.iter().map(|(pt, _)| *pt).collect();
