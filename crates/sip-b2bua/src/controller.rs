@@ -1,5 +1,6 @@
 //! [`B2bua`]: the call controller. One [`Session`] per call: the caller's leg (we are its UAS)
-//! and the legs we place for it (we are their UAC), paired with [`LegPairs`].
+//! and the legs we place for it (we are their UAC), paired with [`LegPairs`]; or, after a
+//! pickup, the picker's leg (we are its UAS too, see `pickup.rs`).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
