@@ -115,13 +115,18 @@ impl B2bua {
         self.run_routing(ctx, outputs);
         // Routing connects the picker (its Bridge action reaches connect_picker). Should it
         // not have, the picker hears so and the call goes on without him.
-        let unconnected = self
-            .sessions
-            .get_mut(&session)
-            .filter(|s| s.picker.as_ref().is_some_and(|p| !p.connected))
-            .and_then(|s| s.picker.take());
-        if let Some(picker) = unconnected {
-            self.dialogs.remove(&picker.key);
+        let connected = match self.sessions.get_mut(&session) {
+            Some(s) if s.picker.as_ref().is_some_and(|p| p.connected) => true,
+            Some(s) => {
+                s.picker = None;
+                false
+            }
+            // The call ended meanwhile: if it had connected him, the transaction refuses a
+            // 480 after its 200 (an error we ignore), so he hears 480 only if he heard nothing.
+            None => false,
+        };
+        if !connected {
+            self.dialogs.remove(&leg_key);
             self.refuse_picker(ctx, &key, &request, StatusCode::TEMPORARILY_UNAVAILABLE);
         }
     }
