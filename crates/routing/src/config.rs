@@ -608,6 +608,20 @@ pub struct OutboundRules {
     /// Caller ID presented when a call is forwarded to an external number.
     #[serde(default)]
     pub forward_caller_id: ForwardCallerId,
+    /// What an agent dials to take a call ringing at a colleague of his queue group
+    /// (1–8 of `0-9*#`); unset means [`DEFAULT_PICKUP_CODE`]. See [`Self::pickup_code`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_code: Option<String>,
+}
+
+/// The pickup feature code when the settings name none.
+pub const DEFAULT_PICKUP_CODE: &str = "*8";
+
+impl OutboundRules {
+    /// The pickup feature code in effect.
+    pub fn pickup_code(&self) -> &str {
+        self.pickup_code.as_deref().unwrap_or(DEFAULT_PICKUP_CODE)
+    }
 }
 
 impl Default for OutboundRules {
@@ -624,6 +638,7 @@ impl Default for OutboundRules {
             line_prefixes: Vec::new(),
             rewrite: Vec::new(),
             forward_caller_id: ForwardCallerId::default(),
+            pickup_code: None,
         }
     }
 }
@@ -1043,6 +1058,32 @@ impl RoutingConfig {
             if let Err(message) = check_line_prefix(&rule.prefix, outbound) {
                 report(format!("{path}.prefix"), message);
             }
+        }
+
+        if let Some(code) = &outbound.pickup_code {
+            let well_formed = (1..=8).contains(&code.len())
+                && code
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#');
+            if !well_formed {
+                report(
+                    "outbound.pickup_code".into(),
+                    "must be 1 to 8 of the characters 0-9, * and #".into(),
+                );
+            }
+        }
+        // The pickup code is checked before extensions, so one equal to an extension would
+        // make that colleague unreachable.
+        let pickup_code = outbound.pickup_code();
+        if let Some(index) = self
+            .agents
+            .iter()
+            .position(|agent| agent.extension.as_deref() == Some(pickup_code))
+        {
+            report(
+                "outbound.pickup_code".into(),
+                format!("{pickup_code:?} is the extension of agents[{index}]"),
+            );
         }
 
         // Callback.

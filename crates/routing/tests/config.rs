@@ -247,3 +247,33 @@ fn empty_settings_are_valid() {
     assert!(config.lines.is_empty());
     assert_eq!(config.outbound.country, "DE");
 }
+
+/// The pickup code is `*8` unless set; a set one survives export, a malformed one or one
+/// equal to an agent's extension is refused with its key path.
+#[test]
+fn pickup_code_defaults_round_trips_and_is_validated() {
+    let config = RoutingConfig::from_toml("").unwrap();
+    assert_eq!(config.outbound.pickup_code(), "*8");
+    assert!(!config.to_toml().unwrap().contains("pickup_code"));
+
+    let config = RoutingConfig::from_toml("[outbound]\npickup_code = \"#77\"\n").unwrap();
+    assert_eq!(config.outbound.pickup_code(), "#77");
+    let again = RoutingConfig::from_toml(&config.to_toml().unwrap()).unwrap();
+    assert_eq!(again, config);
+
+    for bad in ["", "*8a", "123456789", "8 8"] {
+        let text = format!("[outbound]\npickup_code = \"{bad}\"\n");
+        let error = RoutingConfig::from_toml(&text).unwrap_err().to_string();
+        assert!(error.contains("outbound.pickup_code"), "{bad:?}: {error}");
+    }
+    let longest = RoutingConfig::from_toml("[outbound]\npickup_code = \"*#123456\"\n").unwrap();
+    assert_eq!(longest.outbound.pickup_code(), "*#123456");
+
+    let clash = "[[agents]]\nid = 1\nname = \"A\"\nextension = \"88\"\n\n[outbound]\npickup_code = \"88\"\n";
+    let error = RoutingConfig::from_toml(clash).unwrap_err().to_string();
+    assert!(error.contains("outbound.pickup_code"), "{error}");
+    assert!(error.contains("agents[0]"), "{error}");
+
+    let typo = RoutingConfig::from_toml("[outbound]\npickup_cod = \"*8\"\n").unwrap_err();
+    assert!(typo.to_string().contains("unknown field"), "{typo}");
+}

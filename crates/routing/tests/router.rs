@@ -228,3 +228,30 @@ fn non_dtmf_keys_are_ignored() {
         .handle(id, Event::Digit { digit: 'x' }, at(1))
         .is_empty());
 }
+
+/// `pickup_target` names the call a pickup would take without taking it: none before the
+/// call rings, none for the agent it rings at, the ringing call for his colleague — and the
+/// call rings on until `pickup` is asked, which bridges the colleague.
+#[test]
+fn pickup_target_is_a_question_and_pickup_the_answer() {
+    let mut router = router();
+    let (id, outputs) = router.call_arrived(arrival(), at(0));
+    assert_eq!(router.pickup_target(AgentId(2)), None, "the greeting plays");
+    router.handle(id, prompt_finished(&outputs), at(4));
+    assert_eq!(router.pickup_target(AgentId(1)), None, "it rings at him");
+    assert_eq!(router.pickup_target(AgentId(2)), Some(id));
+    assert_eq!(
+        router.pickup_target(AgentId(2)),
+        Some(id),
+        "asking changes nothing"
+    );
+    let outputs = router.pickup(AgentId(2), at(6));
+    assert!(outputs
+        .iter()
+        .any(|o| o.action == Action::Bridge { agent: AgentId(2) }));
+    assert!(outputs.iter().any(|o| o.action
+        == Action::CancelRings {
+            agents: vec![AgentId(1)]
+        }));
+    assert_eq!(router.pickup_target(AgentId(2)), None);
+}

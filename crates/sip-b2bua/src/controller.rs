@@ -1,5 +1,6 @@
 //! [`B2bua`]: the call controller. One [`Session`] per call: the caller's leg (we are its UAS)
-//! and the legs we place for it (we are their UAC), paired with [`LegPairs`].
+//! and the legs we place for it (we are their UAC), paired with [`LegPairs`]; or, after a
+//! pickup, the picker's leg (we are its UAS too, see `pickup.rs`).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
@@ -24,9 +25,11 @@ use crate::identity::{inbound_numbers, number_of, InboundNumbers};
 use crate::record::{CallDirection, CallRecord, CallStatus};
 
 mod originate;
+mod pickup;
 mod transfer;
 use originate::Originated;
 pub use originate::{OriginateError, AGENT_RING, CUSTOMER_RING};
+use pickup::PickerLeg;
 use transfer::Transfer;
 
 /// One call through the B2BUA, as the embedder names it.
@@ -136,6 +139,8 @@ struct LegId(u64);
 enum LegRef {
     Caller(SessionId),
     Placed(LegId),
+    /// The INVITE of an agent who picked the call up (we answered it, see `pickup.rs`).
+    Picker(SessionId),
 }
 
 #[derive(Debug, Clone)]
@@ -284,6 +289,8 @@ struct Session {
     end_requested: bool,
     transfer: Option<Transfer>,
     max_duration_timer: Option<(Instant, u64)>,
+    /// The agent who took the call with the pickup code; connected instead of a placed leg.
+    picker: Option<PickerLeg>,
 }
 
 /// What a new leg is and where it goes.
@@ -560,6 +567,11 @@ impl B2bua {
     /// as `agent`): the dialed number goes through the outbound rules
     /// ([`routing::route_outbound`]); a refused number is answered 403, a permitted one is
     /// called through the trunk the [`Directory`] names (503 when there is none).
+    ///
+    /// The pickup code (`outbound.pickup_code`) takes the call ringing at a colleague of the
+    /// agent's queue group instead: his INVITE is answered as that call's connected leg, or
+    /// refused (480 nothing to pick up, 488 no codec in common). Such an INVITE starts no
+    /// call of its own and gets no record: `None`.
     pub fn accept_outbound(
         &mut self,
         now: Instant,
@@ -567,14 +579,23 @@ impl B2bua {
         directory: &dyn Directory,
         invite: IncomingInvite,
         agent: AgentId,
-    ) -> SessionId {
+    ) -> Option<SessionId> {
+        let dialed = number_of(&invite.request.uri).unwrap_or_default();
+        if dialed == self.router.config().outbound.pickup_code() {
+            let mut ctx = Ctx {
+                now,
+                layer,
+                directory,
+            };
+            self.pick_up(&mut ctx, invite, agent);
+            return None;
+        }
         let IncomingInvite {
             key,
             request,
             source,
         } = invite;
         let unusable = unusable_invite(&request);
-        let dialed = number_of(&request.uri).unwrap_or_default();
         let colleague = self
             .router
             .config()
@@ -588,7 +609,8 @@ impl B2bua {
                 request,
                 source,
             };
-            return self.call_colleague(now, layer, directory, invite, agent, colleague, unusable);
+            let id = self.call_colleague(now, layer, directory, invite, agent, colleague, unusable);
+            return Some(id);
         }
         let decision = route_outbound(self.router.config(), agent, &dialed);
         // The number presented: the line's; for a refused call, the agent's own extension.
@@ -622,7 +644,7 @@ impl B2bua {
         if let Some(problem) = unusable {
             self.refuse_unusable(now, ctx.layer, id, problem);
             self.end_session(&mut ctx, id);
-            return id;
+            return Some(id);
         }
         match decision {
             Err(refusal) => {
@@ -644,7 +666,7 @@ impl B2bua {
                 }
             }
         }
-        id
+        Some(id)
     }
 
     /// An internal call: an agent dialed a colleague's extension. No trunk, no routing: the
@@ -931,6 +953,7 @@ impl B2bua {
                 end_requested: false,
                 transfer: None,
                 max_duration_timer: None,
+                picker: None,
             },
         );
         id
@@ -1001,6 +1024,10 @@ impl B2bua {
         }
         self.dialogs.remove(&s.caller.key);
         self.retransmits.remove(&s.caller.key);
+        if let Some(picker) = &s.picker {
+            self.dialogs.remove(&picker.key);
+            self.retransmits.remove(&picker.key);
+        }
         if let Some(route) = s.route {
             self.routed.remove(&route);
             // Whatever ended the call, routing must see it end, or it would count the agent
@@ -1155,6 +1182,15 @@ impl B2bua {
                 }
             }
             Action::Bridge { agent } => {
+                let picked_up = self.sessions.get(&session).is_some_and(|s| {
+                    s.picker
+                        .as_ref()
+                        .is_some_and(|p| p.agent == agent && !p.connected)
+                });
+                if picked_up {
+                    self.connect_picker(ctx, session);
+                    return;
+                }
                 let leg = self
                     .session_legs(session, |leg| {
                         leg.state == LegState::Answered && leg.target == LegTarget::Agent(agent)
@@ -1164,8 +1200,7 @@ impl B2bua {
                 match leg {
                     Some(leg) => self.bridge_leg(ctx, session, leg),
                     None => {
-                        // A pickup bridges an agent whose phone was never rung for this call;
-                        // that needs a leg to the picker's phone, which is not built yet.
+                        // Routing bridges only agents whose leg answered or who picked up.
                         self.note(session, format!("agent {agent} has no answered leg"));
                         self.fail(session);
                         self.reject_caller(
@@ -1484,6 +1519,32 @@ impl B2bua {
         }
     }
 
+    /// Hangs up the leg of the agent who picked the call up, if he is connected.
+    fn bye_picker(&mut self, ctx: &mut Ctx<'_>, session: SessionId) {
+        let Some(picker) = self
+            .sessions
+            .get_mut(&session)
+            .and_then(|s| s.picker.as_mut())
+            .filter(|p| p.connected)
+        else {
+            return;
+        };
+        picker.connected = false;
+        let destination = picker.source;
+        let key = picker.key.clone();
+        let Some(mut dialog) = picker.dialog.take() else {
+            return;
+        };
+        self.dialogs.remove(&key);
+        self.retransmits.remove(&key);
+        let via = self.our_via(destination);
+        if let Ok(bye) = dialog.create_request(Method::Bye, via) {
+            if let Ok(key) = ctx.layer.send_request(ctx.now, bye, destination) {
+                self.client_txs.insert(key, ClientTx::Teardown);
+            }
+        }
+    }
+
     /// Sends the caller a final error response (once) and cancels whatever still rings.
     fn reject_caller(
         &mut self,
@@ -1760,6 +1821,30 @@ impl B2bua {
         for loser in losers {
             self.cancel_leg(ctx, loser);
         }
+        if let Some(s) = self.sessions.get_mut(&session) {
+            s.bridged = Some(leg);
+        }
+        let agent = match target {
+            LegTarget::Agent(agent) => Some(agent),
+            LegTarget::External { .. } => None,
+        };
+        let body = answer.map(|answer| {
+            let content_type = answer.headers.typed::<ContentType>().ok().flatten();
+            (answer.body, content_type)
+        });
+        self.answer_caller(ctx, session, agent, body);
+    }
+
+    /// The caller's 200 (with `body`, the answer to its offer): the call is connected with
+    /// `agent` (or an external number), its 2xx retransmitted until the ACK, its maximum
+    /// duration armed.
+    fn answer_caller(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        session: SessionId,
+        agent: Option<AgentId>,
+        body: Option<(sip_proto::bytes::Bytes, Option<ContentType>)>,
+    ) {
         let Some(contact) = self
             .sessions
             .get(&session)
@@ -1771,12 +1856,7 @@ impl B2bua {
         let Some(s) = self.sessions.get_mut(&session) else {
             return;
         };
-        s.bridged = Some(leg);
         s.answered_at = Some(wall_answered);
-        let agent = match target {
-            LegTarget::Agent(agent) => Some(agent),
-            LegTarget::External { .. } => None,
-        };
         // Inbound the record names who answered; outbound and internal, who called.
         if agent.is_some() && s.direction == CallDirection::Inbound {
             s.record.agent = agent;
@@ -1792,9 +1872,8 @@ impl B2bua {
             .invite
             .make_response(StatusCode::OK, Some(&caller.local_tag));
         ok.headers.push_typed(&Contact::new(contact.clone()));
-        if let Some(answer) = &answer {
-            let content_type = answer.headers.typed::<ContentType>().ok().flatten();
-            ok.set_body(answer.body.clone(), content_type.as_ref());
+        if let Some((body, content_type)) = body {
+            ok.set_body(body, content_type.as_ref());
         }
         caller.dialog = Dialog::from_uas(&caller.invite, &caller.local_tag, contact, true).ok();
         let key = caller.invite_key.clone();
@@ -1866,11 +1945,13 @@ impl B2bua {
             let initial = pending.initial;
             self.retransmits.remove(&leg);
             if let Some(session) = initial {
-                // No ACK: the caller never got our 200. End both legs (§13.3.1.4).
-                self.note(
-                    session,
-                    "the caller never acknowledged the answer".to_owned(),
-                );
+                // No ACK: the caller (or the picker) never got our 200. End both legs
+                // (§13.3.1.4).
+                let who = match self.dialogs.get(&leg) {
+                    Some(LegRef::Picker(_)) => "the picker's phone",
+                    _ => "the caller",
+                };
+                self.note(session, format!("{who} never acknowledged the answer"));
                 self.hang_up_from(ctx, session, None);
             }
             return;
@@ -2025,7 +2106,7 @@ impl B2bua {
         if self
             .sessions
             .get(&session)
-            .is_some_and(|s| s.bridged.is_some())
+            .is_some_and(|s| s.bridged.is_some() || s.picker.as_ref().is_some_and(|p| p.connected))
         {
             return;
         }
@@ -2144,7 +2225,7 @@ impl B2bua {
         leg: LegRef,
     ) {
         let session = match leg {
-            LegRef::Caller(session) => Some(session),
+            LegRef::Caller(session) | LegRef::Picker(session) => Some(session),
             LegRef::Placed(id) => self.legs.get(&id).map(|l| l.session),
         };
         if let (Some(session), LegRef::Placed(id)) = (session, leg) {
@@ -2163,6 +2244,11 @@ impl B2bua {
                 .get_mut(&session)
                 .and_then(|s| s.caller.dialog.as_mut()),
             LegRef::Placed(id) => self.legs.get_mut(&id).and_then(|l| l.dialog.as_mut()),
+            LegRef::Picker(_) => self
+                .sessions
+                .get_mut(&session)
+                .and_then(|s| s.picker.as_mut())
+                .and_then(|p| p.dialog.as_mut()),
         };
         let Some(dialog) = dialog else {
             // The caller's early dialog (we sent 180 with our tag): a BYE there hangs up.
@@ -2189,14 +2275,14 @@ impl B2bua {
             Method::Bye => {
                 self.respond(ctx, &key, &request, StatusCode::OK);
                 let connected = match leg {
-                    LegRef::Caller(_) => true,
+                    LegRef::Caller(_) | LegRef::Picker(_) => true,
                     LegRef::Placed(id) => {
                         self.sessions.get(&session).and_then(|s| s.bridged) == Some(id)
                     }
                 };
                 let transferor = match leg {
                     LegRef::Placed(id) => self.is_transferor(session, id),
-                    LegRef::Caller(_) => false,
+                    LegRef::Caller(_) | LegRef::Picker(_) => false,
                 };
                 if transferor {
                     if let LegRef::Placed(id) = leg {
@@ -2245,6 +2331,15 @@ impl B2bua {
                 if let Some(leg) = bridged {
                     self.bye_leg(ctx, leg);
                 }
+                self.bye_picker(ctx, session);
+            }
+            Some(LegRef::Picker(_)) => {
+                let agent = s.picker.as_ref().map(|p| p.agent);
+                if let (Some(call), Some(agent)) = (route, agent) {
+                    let status = LegStatus::HungUp;
+                    self.feed(ctx, call, Event::AgentLeg { agent, status }, &mut queue);
+                }
+                self.bye_caller(ctx, session);
             }
             Some(LegRef::Placed(leg)) => {
                 let agent = self.legs.get(&leg).and_then(|l| match l.target {
@@ -2267,6 +2362,7 @@ impl B2bua {
                 if let Some(leg) = bridged {
                     self.bye_leg(ctx, leg);
                 }
+                self.bye_picker(ctx, session);
                 self.bye_caller(ctx, session);
             }
         }
@@ -2373,7 +2469,14 @@ impl B2bua {
     /// The connected party on the other side of `leg`, if the call is connected.
     fn other_side(&self, leg: LegRef) -> Option<LegRef> {
         match leg {
-            LegRef::Caller(session) => self.sessions.get(&session)?.bridged.map(LegRef::Placed),
+            LegRef::Caller(session) => {
+                let s = self.sessions.get(&session)?;
+                let picker = s.picker.as_ref().filter(|p| p.connected);
+                s.bridged
+                    .map(LegRef::Placed)
+                    .or(picker.map(|_| LegRef::Picker(session)))
+            }
+            LegRef::Picker(session) => Some(LegRef::Caller(session)),
             LegRef::Placed(id) => {
                 let session = self.legs.get(&id)?.session;
                 match self.sessions.get(&session) {
@@ -2390,6 +2493,12 @@ impl B2bua {
         match leg {
             LegRef::Caller(session) => self.sessions.get(&session).map(|s| s.caller.source),
             LegRef::Placed(id) => self.legs.get(&id).map(|l| l.destination),
+            LegRef::Picker(session) => self
+                .sessions
+                .get(&session)?
+                .picker
+                .as_ref()
+                .map(|p| p.source),
         }
     }
 
@@ -2397,6 +2506,13 @@ impl B2bua {
         match leg {
             LegRef::Caller(session) => self.sessions.get_mut(&session)?.caller.dialog.as_mut(),
             LegRef::Placed(id) => self.legs.get_mut(&id)?.dialog.as_mut(),
+            LegRef::Picker(session) => self
+                .sessions
+                .get_mut(&session)?
+                .picker
+                .as_mut()?
+                .dialog
+                .as_mut(),
         }
     }
 
@@ -2404,6 +2520,12 @@ impl B2bua {
         match leg {
             LegRef::Caller(session) => self.sessions.get(&session).map(|s| s.caller.key.clone()),
             LegRef::Placed(id) => self.legs.get(&id).map(|l| l.key.clone()),
+            LegRef::Picker(session) => self
+                .sessions
+                .get(&session)?
+                .picker
+                .as_ref()
+                .map(|p| p.key.clone()),
         }
     }
 

@@ -16,7 +16,8 @@
 //!   number.
 //! - [`B2bua`] (`controller`): sessions, legs, routing actions, bridging, 2xx retransmission;
 //!   `controller/transfer.rs`: blind transfer with REFER; `controller/originate.rs`:
-//!   click-to-call ([`B2bua::originate`]).
+//!   click-to-call ([`B2bua::originate`]); `controller/pickup.rs`: call pickup.
+//! - [`sdp`]: answering an SDP offer with another party's offer (pickup).
 //! - [`CallRecord`]: what the CRM logs for each call.
 //!
 //! # Calls it handles
@@ -25,7 +26,9 @@
 //! - outbound from an agent's phone through [`routing::route_outbound`] (403 when refused);
 //! - internal: an agent dialing a colleague's extension;
 //! - click-to-call: the agent's phone first, then the customer;
-//! - blind transfer (REFER) by the connected agent, to an extension or a number.
+//! - blind transfer (REFER) by the connected agent, to an extension or a number;
+//! - pickup: an agent dials the pickup code (`*8`) and takes a call ringing at a colleague
+//!   of his queue group (`controller/pickup.rs`).
 //!
 //! # Driving it from a shell
 //! The shell's endpoint loop owns the [`sip_core::TransactionLayer`] and this controller:
@@ -116,12 +119,16 @@
 //! prompts count as played at once, digits are never collected (menus time out), music
 //! while waiting in a queue is ringback, and voicemail answers the caller 480 with a note in
 //! the record.
+//!
+//! The one exception is a pickup: the caller's and the picker's INVITEs both carry offers,
+//! so [`sdp`] builds each side's answer from the other's offer (address, port, common codecs).
 
 mod config;
 mod controller;
 mod directory;
 pub mod identity;
 mod record;
+pub mod sdp;
 
 pub use config::{B2buaConfig, DialedNumberSource, DEFAULT_MAX_CALL_DURATION};
 pub use controller::{

@@ -507,7 +507,10 @@ impl Endpoint {
             },
             agent,
         );
-        calls.call_ids.insert(session, call_id);
+        // A pickup (the pickup code) joins a ringing call and has no record of its own.
+        if let Some(session) = session {
+            calls.call_ids.insert(session, call_id);
+        }
     }
 
     /// Click-to-call: the agent's phones ring now (the outputs go out in the drain after

@@ -63,6 +63,13 @@ pub fn field(line: &str, name: &str) -> Option<SocketAddr> {
 
 /// `trunk_port`: where a SIPp trunk listens (`--sip-trunk`), if the test needs one.
 pub async fn start_server(trunk_port: Option<u16>) -> Server {
+    start_server_with_trunk(trunk_port.map(|port| format!("name=provider,host=127.0.0.1:{port}")))
+        .await
+}
+
+/// Like [`start_server`] with the whole `--sip-trunk` value, e.g. calls that arrive from one
+/// SIPp port (`allow=`) while calls out go to another (`host=`).
+pub async fn start_server_with_trunk(trunk: Option<String>) -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut child = ringbase()
         .arg("--data-dir")
@@ -71,12 +78,7 @@ pub async fn start_server(trunk_port: Option<u16>) -> Server {
         .args(["--sip-realm", REALM, "--sip-min-expires", "1"])
         // SIPp 3.6 answers only the first challenge, and only MD5 (see tests/sipp/README.md).
         .args(["--sip-digest-algorithms", "MD5"])
-        .args(trunk_port.map_or_else(Vec::new, |port| {
-            vec![
-                "--sip-trunk".to_string(),
-                format!("name=provider,host=127.0.0.1:{port}"),
-            ]
-        }))
+        .args(trunk.map_or_else(Vec::new, |trunk| vec!["--sip-trunk".to_string(), trunk]))
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())

@@ -172,16 +172,20 @@ impl Router {
     /// An agent asks to pick up a call ringing at a colleague of one of his queue groups; the
     /// call that has rung longest is taken. Nothing happens when no such call rings.
     pub fn pickup(&mut self, by: AgentId, now: DateTime<Utc>) -> Vec<Output> {
-        let target = self
-            .calls
-            .values()
-            .filter(|call| call.can_be_picked_up_by(by))
-            .min_by_key(|call| (call.arrived_at(), call.id()))
-            .map(Call::id);
-        match target {
+        match self.pickup_target(by) {
             Some(id) => self.handle(id, Event::PickupRequested { by }, now),
             None => Vec::new(),
         }
+    }
+
+    /// The call [`pickup`](Self::pickup) would take for `by`, without taking it: the SIP
+    /// server first checks that the picker's phone and the caller can talk (common codecs).
+    pub fn pickup_target(&self, by: AgentId) -> Option<CallId> {
+        self.calls
+            .values()
+            .filter(|call| call.can_be_picked_up_by(by))
+            .min_by_key(|call| (call.arrived_at(), call.id()))
+            .map(Call::id)
     }
 
     /// Drops calls that are over (terminal, and hung up if they were answered).
