@@ -152,6 +152,7 @@ impl Directory for TestDirectory {
                 addr: trunk,
             },
             from_domain: "pbx.example".to_owned(),
+            from_user: None,
             credentials: self.trunk_credentials.clone(),
         })
     }
