@@ -56,7 +56,12 @@ async fn an_admin_stores_trunks_and_passwords_are_write_only() {
     again.as_object_mut().unwrap().remove("password");
     again["expires"] = json!(600);
     let put = app
-        .call("PUT", "/api/v1/trunks", &app.admin, Some(json!({"trunks": [again]})))
+        .call(
+            "PUT",
+            "/api/v1/trunks",
+            &app.admin,
+            Some(json!({"trunks": [again]})),
+        )
         .await;
     assert_eq!(put.status, StatusCode::OK, "{:?}", put.json);
     let stored = api::trunk_settings::load(app.state.store()).await.unwrap();
@@ -67,34 +72,89 @@ async fn an_admin_stores_trunks_and_passwords_are_write_only() {
     // Agents and supervisors see no trunk settings.
     let (_, agent) = app.user("ed", "agent", Some("103")).await;
     let (_, supervisor) = app.user("gus", "supervisor", None).await;
-    assert_eq!(app.get("/api/v1/trunks", &agent).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/api/v1/trunks", &agent).await.status,
+        StatusCode::FORBIDDEN
+    );
     let r = app
-        .call("PUT", "/api/v1/trunks", &supervisor, Some(json!({"trunks": []})))
+        .call(
+            "PUT",
+            "/api/v1/trunks",
+            &supervisor,
+            Some(json!({"trunks": []})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(api::trunk_settings::load(app.state.store()).await.unwrap().len(), 1);
+    assert_eq!(
+        api::trunk_settings::load(app.state.store())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn mistakes_name_the_trunk_and_field_and_store_nothing() {
     let app = TestApp::new().await;
     let cases = [
-        (json!({"trunks": [provider(), {"name": "b", "host": "nowhere:99999"}]}), "trunks[1].host", StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"trunks": [{"name": "a", "host": "h", "allow": ["1.2.3.4", "x y"]}]}), "trunks[0].allow[1]", StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"trunks": [{"name": "a", "host": "h", "register": true}]}), "trunks[0].username", StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"trunks": [{"name": "a", "host": "h", "expires": 5}]}), "trunks[0].expires", StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"trunks": [{"name": "a", "host": "h"}, {"name": "a", "host": "h2"}]}), "trunks[1].name", StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"trunks": [{"name": "a", "host": "h", "number": "call me"}]}), "trunks[0].number", StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"trunks": [{"name": "a", "host": "h", "outbound_proxy": "p:0"}]}), "trunks[0].outbound_proxy", StatusCode::UNPROCESSABLE_ENTITY),
-        (json!({"trunks": [{"name": "a", "hots": "h"}]}), "trunks[0].hots", StatusCode::BAD_REQUEST),
-        (json!({"trunks": [{"name": "a", "host": 5}]}), "trunks[0].host", StatusCode::BAD_REQUEST),
+        (
+            json!({"trunks": [provider(), {"name": "b", "host": "nowhere:99999"}]}),
+            "trunks[1].host",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"trunks": [{"name": "a", "host": "h", "allow": ["1.2.3.4", "x y"]}]}),
+            "trunks[0].allow[1]",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"trunks": [{"name": "a", "host": "h", "register": true}]}),
+            "trunks[0].username",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"trunks": [{"name": "a", "host": "h", "expires": 5}]}),
+            "trunks[0].expires",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"trunks": [{"name": "a", "host": "h"}, {"name": "a", "host": "h2"}]}),
+            "trunks[1].name",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"trunks": [{"name": "a", "host": "h", "number": "call me"}]}),
+            "trunks[0].number",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"trunks": [{"name": "a", "host": "h", "outbound_proxy": "p:0"}]}),
+            "trunks[0].outbound_proxy",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"trunks": [{"name": "a", "hots": "h"}]}),
+            "trunks[0].hots",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"trunks": [{"name": "a", "host": 5}]}),
+            "trunks[0].host",
+            StatusCode::BAD_REQUEST,
+        ),
     ];
     for (body, field, status) in cases {
-        let r = app.call("PUT", "/api/v1/trunks", &app.admin, Some(body.clone())).await;
+        let r = app
+            .call("PUT", "/api/v1/trunks", &app.admin, Some(body.clone()))
+            .await;
         assert_eq!(r.status, status, "{body} → {:?}", r.json);
         assert_eq!(r.json["error"]["field"], field, "{body} → {:?}", r.json);
     }
-    assert!(api::trunk_settings::load(app.state.store()).await.unwrap().is_empty());
+    assert!(api::trunk_settings::load(app.state.store())
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
