@@ -207,3 +207,81 @@ async fn outbound_calls_answer_the_providers_challenge() {
     assert_eq!(calls[1]["status"], "answered", "{:#}", calls[1]);
     assert_eq!(calls[1]["called"]["e164"], "+4915112345679");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_at_another_address_gets_in_with_a_trunks_credentials() {
+    require_sipp();
+    let server = start_server(None).await;
+    let alice = server.phone_user("alice", "101", "alice-secret-1").await;
+    server
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/settings/routing",
+            Some(json!({
+                "agents": [{"id": alice, "name": "Alice"}],
+                "lines": [{"number": SALES, "name": "Sales", "queue": "sales"}],
+                "queues": [{"name": "sales", "strategy": "in_order", "members": [alice]}],
+            })),
+        )
+        .await;
+    // The trunk's own address is elsewhere: the peer below is not allowed by address.
+    let elsewhere = free_port();
+    server
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/trunks",
+            Some(json!({"trunks": [
+                {"name": "pbx", "username": "pbx1", "password": "pbx-secret-1",
+                 "host": format!("127.0.0.1:{elsewhere}"), "register": false},
+            ]})),
+        )
+        .await;
+    let alice_port = free_port();
+    assert!(sipp(
+        &server,
+        "register.xml",
+        &[auth("alice", "alice-secret-1", 300)],
+        alice_port,
+        false
+    ));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let peer_port = free_port();
+    let caller = "+4917612345678";
+    let line = |user: &str, password: &str| {
+        format!("{caller};[authentication username={user} password={password}];{SALES}")
+    };
+    let auth_uri = ["-auth_uri".to_string(), format!("{SALES}@{}", server.sip)];
+    // A wrong password and an unknown user: the same 403 after the 407, nothing logged.
+    for (user, password) in [("pbx1", "wrong-secret"), ("nobody", "pbx-secret-1")] {
+        assert!(
+            sipp_with(
+                &server,
+                "calls/phone-call-refused.xml",
+                &[line(user, password)],
+                peer_port,
+                false,
+                &auth_uri,
+            ),
+            "{user} / {password} is refused 403"
+        );
+    }
+    // The trunk's account: the call reaches alice's phone and is logged as incoming.
+    let phone_of_alice = phone(&server, "uas-answer.xml", alice_port);
+    std::thread::sleep(Duration::from_millis(300));
+    let peer_ok = sipp_with(
+        &server,
+        "calls/phone-call.xml",
+        &[line("pbx1", "pbx-secret-1")],
+        peer_port,
+        false,
+        &auth_uri,
+    );
+    let alice_ok = finished(phone_of_alice, "alice answers");
+    assert!(peer_ok && alice_ok, "peer {peer_ok}, alice {alice_ok}");
+    let calls = server.calls(1).await;
+    let c = &calls[0];
+    assert_eq!(c["direction"], "incoming", "{c:#}");
+    assert_eq!(c["status"], "answered", "{c:#}");
+    assert_eq!(c["agent_id"], alice);
+}

@@ -707,6 +707,34 @@ impl Endpoint {
             }
             return;
         }
+        // A peer at an address no trunk allows may still prove a trunk's account (a PBX or
+        // provider behind a changing address): digest in our realm, 407 first.
+        let accounts: Vec<(&str, &str)> = calls
+            .trunks
+            .iter()
+            .filter_map(|t| Some((t.config.username.as_deref()?, t.config.password.as_deref()?)))
+            .collect();
+        if !accounts.is_empty() {
+            match self.registrar.on_trunk_invite(now, &request, &accounts) {
+                Ok(i) => {
+                    let name = accounts[i].0.to_owned();
+                    tracing::debug!(account = %name, %source, "inbound call with a trunk's credentials");
+                    let call_id = call_id_of(&request);
+                    let session = calls.b2bua.accept_inbound(
+                        now,
+                        &mut self.layer,
+                        IncomingInvite {
+                            key,
+                            request,
+                            source,
+                        },
+                    );
+                    calls.call_ids.insert(session, call_id);
+                }
+                Err(response) => self.respond(now, &key, response),
+            }
+            return;
+        }
         tracing::info!(%source, "INVITE from an unknown address refused");
         let response = request.make_response(StatusCode::FORBIDDEN, Some(&self.tags.next()));
         self.respond(now, &key, response);
