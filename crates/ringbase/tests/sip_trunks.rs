@@ -60,7 +60,7 @@ async fn trunks_register_with_digest_and_show_their_status() {
     require_sipp();
     let server = start_server(None).await;
     let (good_port, bad_port) = (free_port(), free_port());
-    let good = provider(&server, "provider-registrar.xml", good_port);
+    let good = provider(&server, "provider-registrar-unregister.xml", good_port);
     let bad = provider(&server, "provider-registrar.xml", bad_port);
     std::thread::sleep(Duration::from_millis(300));
     server
@@ -96,10 +96,10 @@ async fn trunks_register_with_digest_and_show_their_status() {
     assert_eq!(state(&bad_trunk), "failed", "{bad_trunk:#}");
     assert_eq!(bad_trunk["status"]["detail"], "403 Forbidden");
     assert!(bad_trunk["status"]["expires_at"].is_null());
-    assert!(finished(good, "the provider registers the good trunk"));
     assert!(finished(bad, "the provider refuses the bad trunk"));
 
-    // The trunk removed: its status goes with it.
+    // The good trunk removed: it unregisters (Expires: 0, challenged and answered again) and
+    // its status goes with it; the bad one stays without registering.
     server
         .call(
             reqwest::Method::PUT,
@@ -118,6 +118,7 @@ async fn trunks_register_with_digest_and_show_their_status() {
     assert_eq!(state(&trunks[0]), "not_registering", "{trunks:#?}");
     // Sent without a password: the stored one stays.
     assert_eq!(trunks[0]["password_set"], true);
+    assert!(finished(good, "the provider registers the good trunk, then sees it unregister"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
