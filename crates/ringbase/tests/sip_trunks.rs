@@ -118,7 +118,10 @@ async fn trunks_register_with_digest_and_show_their_status() {
     assert_eq!(state(&trunks[0]), "not_registering", "{trunks:#?}");
     // Sent without a password: the stored one stays.
     assert_eq!(trunks[0]["password_set"], true);
-    assert!(finished(good, "the provider registers the good trunk, then sees it unregister"));
+    assert!(finished(
+        good,
+        "the provider registers the good trunk, then sees it unregister"
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

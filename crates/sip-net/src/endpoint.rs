@@ -93,6 +93,8 @@ struct CallState {
     registrations: HashMap<String, RegistrationClient>,
     /// Registrations of removed or changed trunks, until their unregister is answered.
     leaving: Vec<RegistrationClient>,
+    /// The status last copied to `trunk_status`, so the loop's turns copy only changes.
+    published: HashMap<String, sip_core::registration::RegistrationStatus>,
     /// Counts trunk settings changes, so a slow resolution of old settings is dropped.
     trunk_generation: u64,
     /// What calls and registrations advertise in Via and Contact.
@@ -174,6 +176,7 @@ impl Endpoint {
                     trunk_status: services.trunk_status,
                     registrations: HashMap::new(),
                     leaving: Vec::new(),
+                    published: HashMap::new(),
                     trunk_generation: 0,
                     advertised,
                     cards: HashMap::new(),
@@ -486,6 +489,7 @@ impl Endpoint {
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         calls.trunk_status.retain(&names);
         calls.trunks = trunks;
+        calls.published.clear();
         self.publish_trunk_status();
     }
 
@@ -509,9 +513,15 @@ impl Endpoint {
         let clock = self.registry.clock();
         let wall = |at: Instant| chrono::DateTime::<chrono::Utc>::from(clock.wall(at));
         for (name, client) in &calls.registrations {
+            if calls.published.get(name) == Some(client.status()) {
+                continue;
+            }
             calls
                 .trunk_status
                 .set_status(name, TrunkStatus::of_registration(client.status(), wall));
+            calls
+                .published
+                .insert(name.clone(), client.status().clone());
         }
         calls.leaving.retain(|c| !c.is_finished());
     }
