@@ -14,6 +14,7 @@ pub mod masking;
 pub mod openapi;
 mod routes;
 pub mod routing_settings;
+pub mod trunk_settings;
 
 use auth::Principal;
 use axum::extract::DefaultBodyLimit;
@@ -49,6 +50,8 @@ struct Inner {
     masking: masking::MaskingCache,
     /// The SIP registrar's bindings and realm, shared with the SIP service (see `set_sip`).
     sip: std::sync::OnceLock<sip_net::Registry>,
+    /// The trunks' live status and the command line's trunks, shared with the SIP service.
+    trunks: std::sync::OnceLock<sip_net::Trunks>,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
                 data_dir,
                 masking: masking::MaskingCache::default(),
                 sip: std::sync::OnceLock::new(),
+                trunks: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -68,6 +72,16 @@ impl AppState {
     /// Only the first call counts; call it before serving.
     pub fn set_sip(&self, registry: sip_net::Registry) {
         let _ = self.inner.sip.set(registry);
+    }
+
+    /// Shares the trunks' status (and the command line's trunks) with the API. Only the
+    /// first call counts; without it the API knows no command-line trunks and no status.
+    pub fn set_trunks(&self, trunks: sip_net::Trunks) {
+        let _ = self.inner.trunks.set(trunks);
+    }
+
+    pub(crate) fn trunks(&self) -> &sip_net::Trunks {
+        self.inner.trunks.get_or_init(sip_net::Trunks::default)
     }
 
     pub(crate) fn sip(&self) -> &sip_net::Registry {

@@ -120,6 +120,8 @@ pub const OPERATIONS: &[Operation] = &[
     op!("get", "/api/v1/settings/tracking", "Call tracking: header priority for the dialed number", ADMIN),
     op!("put", "/api/v1/settings/tracking", "Set the header priority", ADMIN, r#"{"dialed_number_priority":"diversion,to"}"#),
     op!("get", "/api/v1/settings/routing", "Routing settings: lines, queues, IVR, working hours, outbound (the TOML format as JSON)", SUPERVISOR),
+    op!("get", "/api/v1/trunks", "Trunks: settings (password_set, never the password), read_only for command-line trunks, live registration status (pending, registered, failed, not_registering) with detail, since, expires_at", ADMIN),
+    op!("put", "/api/v1/trunks", "Replace the trunks edited in the app (whole list; a trunk sent without password keeps its stored one; errors name the field, trunks[1].host)", ADMIN, r#"{"trunks":[{"name":"provider","number":"+4930123456","username":"acc1","password":"secret","domain":"sip.provider.example","host":"sip.provider.example:5060","outbound_proxy":null,"register":true,"expires":3600,"allow":["203.0.113.5"]}]}"#),
     op!("put", "/api/v1/settings/routing", "Replace the routing settings (validated; errors name the key)", ADMIN, r#"{"agents":[],"lines":[],"queues":[],"ivr_menus":[]}"#),
 ];
 

@@ -129,10 +129,14 @@ struct ServeArgs {
     /// Longest registration interval granted (seconds); longer ones are cut down.
     #[arg(long, default_value_t = 3600)]
     sip_max_expires: u32,
-    /// A SIP trunk: `name=provider,host=203.0.113.5:5060[,allow=203.0.113.5;203.0.113.6:5060]`.
-    /// INVITEs are accepted as inbound calls only from `allow` (an IP alone: any port; default:
-    /// `host` itself); calls to external numbers go to `host`. Repeat for several trunks (the
-    /// first is used for outbound calls). Registering to the provider is not built yet.
+    /// A SIP trunk: `name=provider,host=sip.provider.example:5060[,number=+4930123456,
+    /// username=acc1,password=secret,domain=provider.example,proxy=host:port,register=yes|no,
+    /// expires=3600,allow=203.0.113.5;203.0.113.6:5060]`. With username and password it
+    /// registers to the provider (`register=no` turns that off) and answers its challenges.
+    /// INVITEs are accepted as inbound calls only from `allow` (an IP alone: any port;
+    /// default: the addresses of `host` and `proxy`). Outbound calls take the trunk whose
+    /// `number` is the caller ID, else the first. Repeat for several trunks; trunks edited in
+    /// the app (`PUT /api/v1/trunks`) follow these.
     #[arg(long = "sip-trunk", env = "RINGBASE_SIP_TRUNK", value_parser = sip_net::TrunkConfig::parse)]
     sip_trunks: Vec<sip_net::TrunkConfig>,
     /// The address calls advertise in Via and Contact (needed when `--sip` is 0.0.0.0 or

@@ -74,6 +74,8 @@ pub(crate) async fn run(
     // (SIP passwords are hashed with it) even when SIP is off.
     let registry = sip_net::Registry::new(&config.sip_realm, config.sip_registrar);
     state.set_sip(registry.clone());
+    let trunk_status = sip_net::Trunks::new(config.sip_trunks.clone());
+    state.set_trunks(trunk_status.clone());
     let sip = if config.sip.is_empty() {
         None
     } else {
@@ -83,10 +85,18 @@ pub(crate) async fn run(
         let routing = watch_routing_settings(store.clone(), wait_for_stop(stop_rx.clone()))
             .await
             .with_context(|| "loading the routing settings")?;
+        let trunks = watch_trunk_settings(
+            store.clone(),
+            config.sip_trunks.clone(),
+            wait_for_stop(stop_rx.clone()),
+        )
+        .await
+        .with_context(|| "loading the trunks")?;
         let calls = sip_net::CallServices {
             crm: crm.clone(),
             routing,
-            trunks: config.sip_trunks.clone(),
+            trunks,
+            trunk_status,
         };
         let service = sip_net::start_with_calls(
             sip_config,
@@ -168,6 +178,65 @@ async fn watch_routing_settings(
                     }
                 }
                 Err(e) => tracing::error!(error = %e.message, "stored routing settings unusable"),
+            }
+        }
+    });
+    Ok(rx)
+}
+
+/// The trunks in use: the command line's first, then the stored ones; published again
+/// whenever the stored list changes (checked every [`ROUTING_RELOAD`], like the routing).
+async fn watch_trunk_settings(
+    store: Arc<dyn Store>,
+    cli: Vec<sip_net::TrunkConfig>,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<tokio::sync::watch::Receiver<Vec<sip_net::TrunkConfig>>> {
+    let key = api::trunk_settings::SETTING_KEY;
+    let with_cli = move |stored: Vec<sip_net::TrunkConfig>| -> Vec<sip_net::TrunkConfig> {
+        cli.iter()
+            .cloned()
+            .chain(
+                stored
+                    .into_iter()
+                    .filter(|t| !cli.iter().any(|c| c.name == t.name)),
+            )
+            .collect()
+    };
+    let mut last = store.get_setting(key).await?;
+    let initial = match api::trunk_settings::load(store.as_ref()).await {
+        Ok(stored) => stored,
+        Err(e) => {
+            tracing::error!(error = %e.message, "stored trunks unusable; using the command line's");
+            Vec::new()
+        }
+    };
+    let (tx, rx) = tokio::sync::watch::channel(with_cli(initial));
+    tokio::spawn(async move {
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = tokio::time::sleep(ROUTING_RELOAD) => {}
+            }
+            let now = match store.get_setting(key).await {
+                Ok(now) => now,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the trunks failed");
+                    continue;
+                }
+            };
+            if now == last {
+                continue;
+            }
+            match api::trunk_settings::load(store.as_ref()).await {
+                Ok(stored) => {
+                    last = now;
+                    tracing::info!(trunks = stored.len(), "trunks reloaded");
+                    if tx.send(with_cli(stored)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => tracing::error!(error = %e.message, "stored trunks unusable"),
             }
         }
     });

@@ -1344,7 +1344,7 @@ impl B2bua {
                 },
                 uri: route.uri,
                 destination: route.destination,
-                from_user: caller_id,
+                from_user: route.from_user.as_deref().unwrap_or(caller_id),
                 from_domain: &route.from_domain,
                 credentials: route.credentials,
                 offer: Offer::CallersSdp,

@@ -25,6 +25,9 @@ pub struct TrunkRoute {
     pub destination: Peer,
     /// The host of our From URI towards this provider (its domain, usually).
     pub from_domain: String,
+    /// The user of our From URI when the provider wants its own (the trunk's number or
+    /// account); `None`: the caller ID the routing chose.
+    pub from_user: Option<String>,
     /// Answers the provider's 401/407, if it challenges.
     pub credentials: Option<ClientCredentials>,
 }

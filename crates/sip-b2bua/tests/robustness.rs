@@ -160,6 +160,37 @@ fn the_provider_asks_for_credentials_the_outbound_call_answers_the_407_once() {
 }
 
 #[test]
+fn the_trunks_account_is_our_from_user_when_the_provider_wants_it() {
+    let mut sim = Sim::new(SETTINGS);
+    let trunk = sim.add_trunk(Behaviour::AnswerAfter(secs(1)));
+    sim.uas[trunk].challenge = Some(("acct42", "s3cret"));
+    sim.pbx.directory.trunk_credentials = Some(ClientCredentials {
+        username: "acct42".to_owned(),
+        password: "s3cret".to_owned(),
+    });
+    sim.pbx.directory.trunk_from_user = Some("acct42".to_owned());
+    let anna = sim.add_phone("anna", "192.0.2.21:5060", 101, Behaviour::RingForever);
+
+    sim.call(anna, "101", "+4917612345678", &[]);
+    sim.run_for(secs(3));
+    let invites = &sim.uas[trunk].incoming;
+    assert!(!invites.is_empty());
+    for (_, invite, _, _) in invites {
+        let from = invite
+            .headers
+            .typed::<sip_proto::typed::From>()
+            .unwrap()
+            .unwrap();
+        let user = from.uri().as_sip().and_then(|u| u.user.clone());
+        assert_eq!(user.as_deref(), Some("acct42"));
+    }
+    assert_eq!(sim.uas[anna].finals[0].status.as_u16(), 200);
+    sim.hang_up(anna);
+    sim.run_for(secs(40));
+    sim.assert_idle();
+}
+
+#[test]
 fn the_provider_refuses_our_credentials_the_phone_gets_403_record_failed() {
     let mut sim = Sim::new(SETTINGS);
     let trunk = sim.add_trunk(Behaviour::AnswerAfter(secs(1)));

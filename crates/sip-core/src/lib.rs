@@ -18,6 +18,8 @@
 //!   in-dialog requests built from them.
 //! - [`b2bua`]: [`LegPairs`](b2bua::LegPairs) pairs the caller's leg with the legs rung
 //!   for it.
+//! - [`registration`]: [`RegistrationClient`](registration::RegistrationClient), the client
+//!   side of REGISTER: a trunk's registration to its provider, refreshed and retried.
 //! - [`registrar`]: bindings per address of record (RFC 3261 §10.3), with the source address
 //!   and User-Agent of each REGISTER.
 
@@ -25,6 +27,7 @@ pub mod b2bua;
 pub mod dialog;
 pub mod digest;
 pub mod registrar;
+pub mod registration;
 pub mod time;
 pub mod transaction;
 pub mod transport;

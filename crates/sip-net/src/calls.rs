@@ -2,80 +2,17 @@
 //! [`Directory`] over the registrar's bindings, and the conversions between the B2BUA and the
 //! CRM (caller cards in, call records out).
 //!
-//! Trunks are minimal for now: a name, the address calls to external numbers go to, and the
-//! source addresses an inbound INVITE is accepted from. Registering to a provider and
-//! answering its challenges (issue 4, "Trunks") is still to come.
+//! Outbound calls take the trunk whose number is the caller ID the routing chose, else the
+//! first trunk; the trunk's account answers the provider's 401/407 and is our From.
 
 use crate::registry::Registry;
+use crate::trunks::{same_number, Trunk, TrunkConfig, Trunks};
 use routing::{AgentId, Caller, CrmCard};
 use sip_b2bua::{AgentContact, CallDirection, CallRecord, CallStatus, Directory, TrunkRoute};
+use sip_core::digest::ClientCredentials;
 use sip_core::Peer;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::watch;
-
-/// A SIP trunk: where calls to external numbers go, and who may send us calls.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrunkConfig {
-    /// A name for logs and the API.
-    pub name: String,
-    /// The provider's (or PBX's) address: outbound and forwarded legs go here (UDP).
-    pub host: SocketAddr,
-    /// Addresses inbound INVITEs are accepted from. An entry with port 0 allows any port of
-    /// that IP. Empty: only `host` itself.
-    pub allow: Vec<SocketAddr>,
-}
-
-impl TrunkConfig {
-    /// Whether an INVITE from `source` comes from this trunk.
-    pub fn allows(&self, source: SocketAddr) -> bool {
-        let matches =
-            |a: &SocketAddr| a.ip() == source.ip() && (a.port() == 0 || a.port() == source.port());
-        if self.allow.is_empty() {
-            matches(&self.host)
-        } else {
-            self.allow.iter().any(matches)
-        }
-    }
-
-    /// Parses `name=provider,host=203.0.113.5:5060[,allow=203.0.113.5;203.0.113.6:5060]`.
-    pub fn parse(text: &str) -> Result<TrunkConfig, String> {
-        let mut name = None;
-        let mut host = None;
-        let mut allow = Vec::new();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (key, value) = part
-                .split_once('=')
-                .ok_or_else(|| format!("`{part}`: expected key=value"))?;
-            match key.trim() {
-                "name" => name = Some(value.trim().to_owned()),
-                "host" => {
-                    host = Some(
-                        value
-                            .trim()
-                            .parse::<SocketAddr>()
-                            .map_err(|e| format!("host `{value}`: {e} (expected ip:port)"))?,
-                    )
-                }
-                "allow" => {
-                    for a in value.split(';').map(str::trim).filter(|a| !a.is_empty()) {
-                        let addr = a
-                            .parse::<SocketAddr>()
-                            .or_else(|_| a.parse::<std::net::IpAddr>().map(|ip| (ip, 0).into()))
-                            .map_err(|e| format!("allow `{a}`: {e} (expected ip or ip:port)"))?;
-                        allow.push(addr);
-                    }
-                }
-                other => return Err(format!("unknown trunk key `{other}` (name, host, allow)")),
-            }
-        }
-        Ok(TrunkConfig {
-            name: name.ok_or("a trunk needs name=")?,
-            host: host.ok_or("a trunk needs host=ip:port")?,
-            allow,
-        })
-    }
-}
 
 /// What the SIP service needs to handle calls.
 #[derive(Clone)]
@@ -84,24 +21,27 @@ pub struct CallServices {
     pub crm: Arc<crm::Crm>,
     /// The routing settings; a new value replaces them for calls that arrive afterwards.
     pub routing: watch::Receiver<routing::RoutingConfig>,
-    /// The trunks, first usable first.
-    pub trunks: Vec<TrunkConfig>,
+    /// The trunks, first usable first. A new value replaces them within the loop's next
+    /// turn: removed trunks are unregistered, new ones register.
+    pub trunks: watch::Receiver<Vec<TrunkConfig>>,
+    /// Where the trunks' registration status is published for the API.
+    pub trunk_status: Trunks,
 }
 
 impl std::fmt::Debug for CallServices {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CallServices")
-            .field("trunks", &self.trunks)
+            .field("trunks", &*self.trunks.borrow())
             .finish_non_exhaustive()
     }
 }
 
 /// The B2BUA's [`Directory`]: agents are CRM user ids, their phones the registrar's live
 /// bindings (reached at the address each REGISTER came from); external numbers go to the
-/// first trunk.
+/// trunk carrying the caller ID's line, else the first trunk.
 pub(crate) struct CallDirectory<'a> {
     pub(crate) registry: &'a Registry,
-    pub(crate) trunks: &'a [TrunkConfig],
+    pub(crate) trunks: &'a [Trunk],
 }
 
 impl Directory for CallDirectory<'_> {
@@ -113,16 +53,40 @@ impl Directory for CallDirectory<'_> {
             .collect()
     }
 
-    fn trunk_route(&self, number: &str, _caller_id: &str) -> Option<TrunkRoute> {
-        let trunk = self.trunks.first()?;
-        let uri = format!("sip:{number}@{}", trunk.host).parse().ok()?;
-        Some(TrunkRoute {
-            uri,
-            destination: Peer::udp(trunk.host),
-            from_domain: trunk.host.ip().to_string(),
-            credentials: None,
-        })
+    fn trunk_route(&self, number: &str, caller_id: &str) -> Option<TrunkRoute> {
+        trunk_route(self.trunks, number, caller_id)
     }
+}
+
+/// The first trunk "that may be used wins unless a prefix picks another": the routing's
+/// outbound prefix chose the line (the caller ID), so a trunk carrying that number wins.
+pub(crate) fn trunk_route(trunks: &[Trunk], number: &str, caller_id: &str) -> Option<TrunkRoute> {
+    let trunk = trunks
+        .iter()
+        .find(|t| {
+            t.config
+                .number
+                .as_deref()
+                .is_some_and(|n| same_number(n, caller_id))
+        })
+        .or_else(|| trunks.first())?;
+    let config = &trunk.config;
+    let domain = config.domain();
+    let uri = format!("sip:{number}@{domain}").parse().ok()?;
+    let credentials = match (&config.username, &config.password) {
+        (Some(username), Some(password)) => Some(ClientCredentials {
+            username: username.clone(),
+            password: password.clone(),
+        }),
+        _ => None,
+    };
+    Some(TrunkRoute {
+        uri,
+        destination: Peer::udp(trunk.destination),
+        from_domain: domain,
+        from_user: config.number.clone().or_else(|| config.username.clone()),
+        credentials,
+    })
 }
 
 /// The routing engine's view of a CRM card.
@@ -263,20 +227,43 @@ mod tests {
     }
 
     #[test]
-    fn trunk_parse_and_allow() {
-        let t = TrunkConfig::parse("name=p,host=127.0.0.1:5070").unwrap();
-        assert!(t.allows("127.0.0.1:5070".parse().unwrap()));
-        assert!(!t.allows("127.0.0.1:5071".parse().unwrap()));
-        assert!(!t.allows("127.0.0.2:5070".parse().unwrap()));
-        let t =
-            TrunkConfig::parse("name=p,host=192.0.2.1:5060,allow=198.51.100.7;198.51.100.8:5061")
-                .unwrap();
-        assert!(!t.allows("192.0.2.1:5060".parse().unwrap()));
-        assert!(t.allows("198.51.100.7:1234".parse().unwrap()));
-        assert!(t.allows("198.51.100.8:5061".parse().unwrap()));
-        assert!(!t.allows("198.51.100.8:5060".parse().unwrap()));
-        assert!(TrunkConfig::parse("host=127.0.0.1:5070").is_err());
-        assert!(TrunkConfig::parse("name=p,host=nowhere").is_err());
-        assert!(TrunkConfig::parse("name=p,host=127.0.0.1:1,port=2").is_err());
+    fn trunk_route_picks_the_trunk_of_the_caller_id_else_the_first() {
+        let mut first = TrunkConfig::new("first", "192.0.2.1:5060");
+        first.username = Some("acc1".into());
+        first.password = Some("pw1".into());
+        first.domain = Some("sip.provider.example".into());
+        let mut second = TrunkConfig::new("second", "192.0.2.2:5070");
+        second.number = Some("+4930200".into());
+        second.outbound_proxy = Some("192.0.2.9:5080".into());
+        let trunks = [Trunk::literal(first), Trunk::literal(second)];
+
+        let route = trunk_route(&trunks, "+4915112345678", "+4930100").unwrap();
+        assert_eq!(
+            route.uri.to_string(),
+            "sip:+4915112345678@sip.provider.example"
+        );
+        assert_eq!(
+            route.destination,
+            Peer::udp("192.0.2.1:5060".parse().unwrap())
+        );
+        assert_eq!(route.from_domain, "sip.provider.example");
+        // No number: the account is our From user.
+        assert_eq!(route.from_user.as_deref(), Some("acc1"));
+        let credentials = route.credentials.unwrap();
+        assert_eq!(
+            (credentials.username.as_str(), credentials.password.as_str()),
+            ("acc1", "pw1")
+        );
+
+        let route = trunk_route(&trunks, "+4915112345678", "+49 30 200").unwrap();
+        assert_eq!(
+            route.destination,
+            Peer::udp("192.0.2.9:5080".parse().unwrap())
+        );
+        assert_eq!(route.uri.to_string(), "sip:+4915112345678@192.0.2.2:5070");
+        assert_eq!(route.from_user.as_deref(), Some("+4930200"));
+        assert_eq!(route.credentials, None);
+
+        assert_eq!(trunk_route(&[], "+4915112345678", "+4930200"), None);
     }
 }

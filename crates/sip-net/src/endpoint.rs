@@ -3,13 +3,16 @@
 //! through one input queue.
 
 use crate::call_log::CallLogWriter;
-use crate::calls::{self, CallDirectory, CallServices, TrunkConfig};
+use crate::calls::{self, CallDirectory, CallServices};
 use crate::registrar::{self, RegisterStep, RegistrarService, UserLookup};
 use crate::registry::{OriginateFailure, OriginateRequest, Registry};
 use crate::transport::Sockets;
+use crate::trunks::{Trunk, TrunkConfig, TrunkStatus, Trunks};
 use crate::{SipConfig, TagSource};
 use routing::{AgentId, Router};
 use sip_b2bua::{B2bua, B2buaConfig, IncomingInvite, Output, SessionId};
+use sip_core::digest::ClientCredentials;
+use sip_core::registration::{RegistrationClient, RegistrationConfig, RetryPolicy};
 use sip_core::{Instant, Peer, TransactionEvent, TransactionKey, TransactionLayer};
 use sip_proto::bytes::Bytes;
 use sip_proto::typed::Allow;
@@ -71,13 +74,32 @@ pub(crate) enum Input {
     },
     /// The API asks for a click-to-call.
     Originate(OriginateRequest),
+    /// The trunks of settings generation `generation`, with their host names resolved
+    /// (or why not).
+    TrunksResolved {
+        generation: u64,
+        trunks: Vec<Result<Trunk, (TrunkConfig, String)>>,
+    },
 }
 
 /// The B2BUA and what it needs, when the service handles calls.
 struct CallState {
     b2bua: B2bua,
     crm: Arc<crm::Crm>,
-    trunks: Vec<TrunkConfig>,
+    /// The trunks in use, resolved, first usable first.
+    trunks: Vec<Trunk>,
+    /// Where the trunks' status goes for the API.
+    trunk_status: Trunks,
+    /// One registration per registering trunk, by trunk name.
+    registrations: HashMap<String, RegistrationClient>,
+    /// Registrations of removed or changed trunks, until their unregister is answered.
+    leaving: Vec<RegistrationClient>,
+    /// The status last copied to `trunk_status`, so the loop's turns copy only changes.
+    published: HashMap<String, sip_core::registration::RegistrationStatus>,
+    /// Counts trunk settings changes, so a slow resolution of old settings is dropped.
+    trunk_generation: u64,
+    /// What calls and registrations advertise in Via and Contact.
+    advertised: SocketAddr,
     /// Caller cards of calls in progress, for the screen pop of each agent rung.
     cards: HashMap<SessionId, Arc<crm::CallerCard>>,
     /// The Call-ID of each call's first leg: with the leg, the idempotency key of its report.
@@ -97,6 +119,7 @@ pub(crate) struct Endpoint {
     server_name: String,
     calls: Option<CallState>,
     routing: Option<tokio::sync::watch::Receiver<routing::RoutingConfig>>,
+    trunk_settings: Option<tokio::sync::watch::Receiver<Vec<TrunkConfig>>>,
     /// INVITEs of phones whose credentials are being looked up, so a CANCEL meanwhile can
     /// end them (487) and the late lookup is dropped.
     pending_invites: HashMap<TransactionKey, Request>,
@@ -131,6 +154,7 @@ impl Endpoint {
             );
         }
         let mut routing_rx = None;
+        let mut trunks_rx = None;
         let calls = match (services, advertised) {
             (Some(services), Some(advertised)) => {
                 let origin =
@@ -144,11 +168,18 @@ impl Endpoint {
                         .expect("the empty routing settings are valid")
                 });
                 routing_rx = Some(services.routing);
+                trunks_rx = Some(services.trunks);
                 Some(CallState {
                     b2bua: B2bua::new(b2bua_config, router),
                     call_log: CallLogWriter::spawn(services.crm.clone()),
                     crm: services.crm,
-                    trunks: services.trunks,
+                    trunks: Vec::new(),
+                    trunk_status: services.trunk_status,
+                    registrations: HashMap::new(),
+                    leaving: Vec::new(),
+                    published: HashMap::new(),
+                    trunk_generation: 0,
+                    advertised,
                     cards: HashMap::new(),
                     call_ids: HashMap::new(),
                 })
@@ -162,6 +193,7 @@ impl Endpoint {
             calls,
             pending_invites: HashMap::new(),
             routing: routing_rx,
+            trunk_settings: trunks_rx,
             layer: TransactionLayer::new(config.transactions),
             registrar,
             registry,
@@ -182,14 +214,30 @@ impl Endpoint {
         let clock = self.registry.clock();
         let mut next_sweep = clock.now() + SWEEP_EVERY;
         let mut routing = self.routing.take();
+        let mut trunk_settings = self.trunk_settings.take();
+        if let Some(rx) = trunk_settings.as_ref() {
+            let configs = rx.borrow().clone();
+            self.replace_trunks(clock.now(), configs);
+            self.drain(clock.now());
+        }
         loop {
             let calls_timeout = self.calls.as_ref().and_then(|c| c.b2bua.poll_timeout());
-            let wake = [self.layer.poll_timeout(), calls_timeout]
-                .into_iter()
-                .flatten()
-                .fold(next_sweep, Instant::min);
+            let wake = [
+                self.layer.poll_timeout(),
+                calls_timeout,
+                self.registrations_timeout(),
+            ]
+            .into_iter()
+            .flatten()
+            .fold(next_sweep, Instant::min);
             let settings_changed = async {
                 match routing.as_mut() {
+                    Some(rx) => rx.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
+            let trunks_changed = async {
+                match trunk_settings.as_mut() {
                     Some(rx) => rx.changed().await.is_ok(),
                     None => std::future::pending().await,
                 }
@@ -205,6 +253,15 @@ impl Endpoint {
                         }
                         // The sender is gone: the settings stay as they are.
                         _ => routing = None,
+                    }
+                }
+                changed = trunks_changed => {
+                    match (changed, trunk_settings.as_ref()) {
+                        (true, Some(rx)) => {
+                            let configs = rx.borrow().clone();
+                            self.replace_trunks(clock.now(), configs);
+                        }
+                        _ => trunk_settings = None,
                     }
                 }
                 input = inputs.recv() => {
@@ -231,11 +288,21 @@ impl Endpoint {
                     calls.b2bua.handle_timeout(now, &mut self.layer, &directory);
                 }
             }
+            if let Some(calls) = self.calls.as_mut() {
+                for client in calls
+                    .registrations
+                    .values_mut()
+                    .chain(calls.leaving.iter_mut())
+                {
+                    client.handle_timeout(now, &mut self.layer);
+                }
+            }
             if now >= next_sweep {
                 self.registry.sweep(now);
                 next_sweep = now + SWEEP_EVERY;
             }
             self.drain(now);
+            self.publish_trunk_status();
         }
         tracing::debug!(
             transactions = self.layer.len(),
@@ -310,8 +377,184 @@ impl Endpoint {
                 }
             }
             Input::Originate(request) => self.originate(now, request),
+            Input::TrunksResolved { generation, trunks } => {
+                if self
+                    .calls
+                    .as_ref()
+                    .is_some_and(|c| c.trunk_generation == generation)
+                {
+                    self.use_trunks(now, trunks);
+                }
+            }
         }
         self.drain(now);
+    }
+
+    /// New trunk settings: used at once when every address is an IP, else after the host
+    /// names are resolved off the loop (the trunks in use stay until then).
+    fn replace_trunks(&mut self, now: Instant, configs: Vec<TrunkConfig>) {
+        let Some(calls) = self.calls.as_mut() else {
+            return;
+        };
+        calls.trunk_generation += 1;
+        let generation = calls.trunk_generation;
+        let literal: Option<Vec<_>> = configs.iter().map(Trunk::from_literal).collect();
+        match literal {
+            Some(trunks) => self.use_trunks(now, trunks.into_iter().map(Ok).collect()),
+            None => {
+                let input = self.input.clone();
+                tokio::spawn(async move {
+                    let mut trunks = Vec::with_capacity(configs.len());
+                    for config in configs {
+                        trunks.push(
+                            Trunk::resolve(config.clone())
+                                .await
+                                .map_err(|e| (config, e)),
+                        );
+                    }
+                    let _ = input
+                        .send(Input::TrunksResolved { generation, trunks })
+                        .await;
+                });
+            }
+        }
+    }
+
+    /// Puts resolved trunks in use: a registration starts for each new registering trunk,
+    /// and the registrations of removed or changed trunks are ended with `Expires: 0`.
+    fn use_trunks(&mut self, now: Instant, resolved: Vec<Result<Trunk, (TrunkConfig, String)>>) {
+        let Some(calls) = self.calls.as_mut() else {
+            return;
+        };
+        let wall =
+            |at: Instant| chrono::DateTime::<chrono::Utc>::from(self.registry.clock().wall(at));
+        let mut trunks = Vec::new();
+        let mut names = Vec::new();
+        for r in resolved {
+            match r {
+                Ok(trunk) => trunks.push(trunk),
+                Err((config, reason)) => {
+                    tracing::warn!(trunk = %config.name, %reason, "trunk not usable");
+                    calls.trunk_status.set_status(
+                        &config.name,
+                        TrunkStatus {
+                            state: "failed",
+                            detail: reason,
+                            since: wall(now),
+                            expires_at: None,
+                        },
+                    );
+                    names.push(config.name);
+                }
+            }
+        }
+        let mut wanted: HashMap<String, RegistrationConfig> = HashMap::new();
+        for trunk in &trunks {
+            names.push(trunk.config.name.clone());
+            if trunk.config.registers() {
+                wanted.insert(
+                    trunk.config.name.clone(),
+                    registration_config(trunk, calls.advertised, &self.server_name),
+                );
+            } else {
+                calls.trunk_status.set_status(
+                    &trunk.config.name,
+                    TrunkStatus {
+                        state: "not_registering",
+                        detail: "registration is off".to_owned(),
+                        since: wall(now),
+                        expires_at: None,
+                    },
+                );
+            }
+        }
+        for (name, mut client) in std::mem::take(&mut calls.registrations) {
+            let unchanged = wanted.get(&name).is_some_and(|w| {
+                let mut w = w.clone();
+                w.instance.clone_from(&client.config().instance);
+                &w == client.config()
+            });
+            if unchanged {
+                wanted.remove(&name);
+                calls.registrations.insert(name, client);
+            } else {
+                tracing::info!(trunk = %name, "trunk registration ends");
+                client.unregister(now, &mut self.layer);
+                if !client.is_finished() {
+                    calls.leaving.push(client);
+                }
+            }
+        }
+        for (name, config) in wanted {
+            tracing::info!(trunk = %name, registrar = %config.destination, "trunk registers");
+            let mut client = RegistrationClient::new(config, now);
+            client.handle_timeout(now, &mut self.layer);
+            calls.registrations.insert(name, client);
+        }
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        calls.trunk_status.retain(&names);
+        calls.trunks = trunks;
+        calls.published.clear();
+        self.publish_trunk_status();
+    }
+
+    /// When the next registration wants its refresh or retry.
+    fn registrations_timeout(&self) -> Option<Instant> {
+        let calls = self.calls.as_ref()?;
+        calls
+            .registrations
+            .values()
+            .chain(calls.leaving.iter())
+            .filter_map(RegistrationClient::poll_timeout)
+            .min()
+    }
+
+    /// Copies each registration's status to the shared [`Trunks`], and forgets finished
+    /// unregistrations.
+    fn publish_trunk_status(&mut self) {
+        let Some(calls) = self.calls.as_mut() else {
+            return;
+        };
+        let clock = self.registry.clock();
+        let wall = |at: Instant| chrono::DateTime::<chrono::Utc>::from(clock.wall(at));
+        for (name, client) in &calls.registrations {
+            if calls.published.get(name) == Some(client.status()) {
+                continue;
+            }
+            calls
+                .trunk_status
+                .set_status(name, TrunkStatus::of_registration(client.status(), wall));
+            calls
+                .published
+                .insert(name.clone(), client.status().clone());
+        }
+        calls.leaving.retain(|c| !c.is_finished());
+    }
+
+    /// A response or failure of a client transaction that is not the B2BUA's: a trunk's
+    /// REGISTER, if any registration owns it.
+    fn on_registration_event(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        response: Option<&sip_proto::Response>,
+    ) {
+        let Some(calls) = self.calls.as_mut() else {
+            return;
+        };
+        for client in calls
+            .registrations
+            .values_mut()
+            .chain(calls.leaving.iter_mut())
+        {
+            let handled = match response {
+                Some(response) => client.handle_response(now, &mut self.layer, key, response),
+                None => client.handle_failure(now, key),
+            };
+            if handled {
+                return;
+            }
+        }
     }
 
     fn replace_routing(&mut self, settings: routing::RoutingConfig) {
@@ -391,15 +634,19 @@ impl Endpoint {
                 self.respond(now, &key, response);
             }
             TransactionEvent::Ack { .. } => {}
-            TransactionEvent::Response { .. } | TransactionEvent::StrayResponse { .. } => {
-                // The B2BUA takes the responses of its own client transactions; there are no
-                // others yet (trunk registration will have some).
+            // The B2BUA took the responses of its own client transactions; the others are
+            // the trunks' REGISTERs.
+            TransactionEvent::Response { key, response } => {
+                self.on_registration_event(now, &key, Some(&response))
             }
+            TransactionEvent::StrayResponse { .. } => {}
             TransactionEvent::Timeout { key, timer } => {
                 tracing::debug!(%key, ?timer, "transaction timed out");
+                self.on_registration_event(now, &key, None);
             }
             TransactionEvent::TransportError { key } => {
                 tracing::debug!(%key, "transport error");
+                self.on_registration_event(now, &key, None);
             }
             TransactionEvent::Terminated { .. } => {}
         }
@@ -449,7 +696,7 @@ impl Endpoint {
             return;
         };
         if let Some(trunk) = calls.trunks.iter().find(|t| t.allows(source.addr)) {
-            tracing::debug!(trunk = %trunk.name, %source, "inbound call");
+            tracing::debug!(trunk = %trunk.config.name, %source, "inbound call");
             let call_id = call_id_of(&request);
             let session = calls.b2bua.accept_inbound(
                 now,
@@ -472,6 +719,34 @@ impl Endpoint {
                     self.pending_invites.insert(key.clone(), request.clone());
                     self.spawn_invite_lookup(key, request, source, username)
                 }
+            }
+            return;
+        }
+        // A peer at an address no trunk allows may still prove a trunk's account (a PBX or
+        // provider behind a changing address): digest in our realm, 407 first.
+        let accounts: Vec<(&str, &str)> = calls
+            .trunks
+            .iter()
+            .filter_map(|t| Some((t.config.username.as_deref()?, t.config.password.as_deref()?)))
+            .collect();
+        if !accounts.is_empty() {
+            match self.registrar.on_trunk_invite(now, &request, &accounts) {
+                Ok(i) => {
+                    let name = accounts[i].0.to_owned();
+                    tracing::debug!(account = %name, %source, "inbound call with a trunk's credentials");
+                    let call_id = call_id_of(&request);
+                    let session = calls.b2bua.accept_inbound(
+                        now,
+                        &mut self.layer,
+                        IncomingInvite {
+                            key,
+                            request,
+                            source,
+                        },
+                    );
+                    calls.call_ids.insert(session, call_id);
+                }
+                Err(response) => self.respond(now, &key, response),
             }
             return;
         }
@@ -703,5 +978,46 @@ fn push_allow(response: &mut Response, calls: bool) {
     let with_calls = if calls { &ALLOWED_CALLS[..] } else { &[] };
     for m in ALLOWED.into_iter().chain(with_calls.iter().cloned()) {
         response.headers.push_typed(&Allow(m));
+    }
+}
+
+/// What a registering trunk registers: `sip:username@domain` at `sip:domain`, sent to the
+/// outbound proxy or the host, our Contact at the advertised address.
+fn registration_config(
+    trunk: &Trunk,
+    advertised: SocketAddr,
+    user_agent: &str,
+) -> RegistrationConfig {
+    let config = &trunk.config;
+    let username = config.username.clone().unwrap_or_default();
+    let domain = config.domain();
+    let parse = |text: String| -> sip_proto::Uri {
+        text.parse().unwrap_or_else(|_| {
+            sip_proto::Uri::Sip(sip_proto::SipUri::new(sip_proto::Host::Domain(
+                domain.clone(),
+            )))
+        })
+    };
+    let contact_host = match advertised {
+        SocketAddr::V4(a) => a.to_string(),
+        SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+    };
+    RegistrationConfig {
+        aor: parse(format!("sip:{username}@{domain}")),
+        registrar: parse(format!("sip:{domain}")),
+        contact: parse(format!("sip:{username}@{contact_host}")),
+        destination: Peer::udp(trunk.destination),
+        via: advertised,
+        credentials: match (&config.username, &config.password) {
+            (Some(username), Some(password)) => Some(ClientCredentials {
+                username: username.clone(),
+                password: password.clone(),
+            }),
+            _ => None,
+        },
+        expires: config.expires,
+        instance: format!("rg{:08x}", rand::random::<u32>()),
+        retry: RetryPolicy::default(),
+        user_agent: Some(user_agent.to_owned()),
     }
 }

@@ -16,7 +16,11 @@
 //! - [`registry`]: [`Registry`], the bindings shared with the HTTP API, and its
 //!   [`Registry::originate`]: the API's click-to-call, queued to the loop, which starts it
 //!   with [`sip_b2bua::B2bua::originate`].
-//! - [`calls`]: trunks ([`TrunkConfig`]), the B2BUA's directory over the bindings, and the
+//! - [`trunks`]: trunk settings ([`TrunkConfig`]: account, domain, host, outbound proxy,
+//!   registration, allowed sources), their resolution, and [`Trunks`], the registration
+//!   status shared with the API. The loop runs one `sip_core` registration client per
+//!   registering trunk through its transaction layer.
+//! - [`calls`]: the B2BUA's directory over the bindings and trunks, and the
 //!   CRM conversions. With [`CallServices`] the loop drives [`sip_b2bua::B2bua`]: INVITEs
 //!   from a trunk's addresses are inbound calls, from a registered phone's address they are
 //!   digest-checked (407) outbound calls, from anywhere else 403. Caller lookups run off the
@@ -33,12 +37,13 @@ pub mod calls;
 pub mod framing;
 pub mod registrar;
 pub mod registry;
+pub mod trunks;
 
 mod call_log;
 mod endpoint;
 mod transport;
 
-pub use calls::{CallServices, TrunkConfig};
+pub use calls::CallServices;
 pub use framing::{Frame, StreamFramer};
 pub use registrar::{hash_credentials, AuthConfig, RegistrarService};
 pub use registry::{OriginateFailure, RegistrationInfo, Registry};
@@ -46,6 +51,7 @@ pub use sip_b2bua::{OriginateError, SessionId};
 pub use sip_core::digest::DigestAlgorithm;
 pub use sip_core::registrar::RegistrarConfig;
 pub use sip_core::TransportProtocol;
+pub use trunks::{TrunkConfig, TrunkError, TrunkStatus, Trunks};
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -262,6 +262,36 @@ impl RegistrarService {
         }
     }
 
+    /// An INVITE from an address that is no trunk's, accepted "with a trunk's credentials":
+    /// challenged 407 in our realm, then `Ok(i)` for the account `accounts[i]` (user name,
+    /// password) whose password the digest proves. A wrong user and a wrong password get the
+    /// same 403.
+    pub fn on_trunk_invite(
+        &mut self,
+        now: Instant,
+        request: &Request,
+        accounts: &[(&str, &str)],
+    ) -> Result<usize, Response> {
+        let kind = ChallengeKind::Proxy;
+        let Some(credentials) = self.digest.credentials(request, kind) else {
+            return Err(self.refuse_as(now, request, &Verdict::Challenge, kind));
+        };
+        let account = accounts
+            .iter()
+            .position(|(user, _)| *user == credentials.username);
+        let secret = account.map(|i| UserSecret::Password(accounts[i].1.to_owned()));
+        let verdict = self
+            .digest
+            .verify(now, request, &credentials, secret.as_ref());
+        match (verdict, account) {
+            (Verdict::Authorized { .. }, Some(i)) => Ok(i),
+            (Verdict::Authorized { .. }, None) => {
+                Err(self.refuse_as(now, request, &Verdict::Rejected, kind))
+            }
+            (verdict, _) => Err(self.refuse_as(now, request, &verdict, kind)),
+        }
+    }
+
     fn apply(
         &mut self,
         now: Instant,

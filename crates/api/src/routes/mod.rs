@@ -9,6 +9,7 @@ mod live;
 mod session;
 mod sip;
 mod tasks;
+mod trunks;
 
 use crate::AppState;
 use axum::routing::get;
@@ -29,6 +30,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(analytics::routes())
         .merge(sip::routes())
         .merge(tasks::routes())
+        .merge(trunks::routes())
         .merge(web::router())
 }
 

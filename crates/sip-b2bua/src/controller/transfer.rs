@@ -93,7 +93,7 @@ impl B2bua {
                             },
                             uri: route.uri,
                             destination: route.destination,
-                            from_user: &presented,
+                            from_user: route.from_user.as_deref().unwrap_or(&presented),
                             from_domain: &route.from_domain,
                             credentials: route.credentials,
                             offer: Offer::None,

@@ -136,6 +136,8 @@ pub struct TestDirectory {
     pub trunk: Option<SocketAddr>,
     pub protocol: TransportProtocol,
     pub trunk_credentials: Option<sip_core::digest::ClientCredentials>,
+    /// The user of our From towards the trunk (`None`: the caller ID).
+    pub trunk_from_user: Option<String>,
 }
 
 impl Directory for TestDirectory {
@@ -152,6 +154,7 @@ impl Directory for TestDirectory {
                 addr: trunk,
             },
             from_domain: "pbx.example".to_owned(),
+            from_user: self.trunk_from_user.clone(),
             credentials: self.trunk_credentials.clone(),
         })
     }
@@ -219,6 +222,7 @@ impl Sim {
                     trunk: None,
                     protocol: TransportProtocol::Udp,
                     trunk_credentials: None,
+                    trunk_from_user: None,
                 },
                 card: CrmCard::Unknown,
                 phones: HashMap::new(),

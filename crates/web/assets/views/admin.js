@@ -4,10 +4,10 @@
 
 import { api, byId, forget } from '../api.js';
 import { h, mount, phoneLink, select, toast } from '../dom.js';
-import { field, submitting, valueOf } from '../forms.js';
+import { field, listOf, submitting, valueOf } from '../forms.js';
 import { t, fmtDateTime, timeZones } from '../i18n.js';
 
-const TABS = ['lines', 'sources', 'users', 'routing', 'devices', 'webhooks', 'masking', 'exceptions', 'tracking', 'apikeys'];
+const TABS = ['lines', 'sources', 'users', 'routing', 'trunks', 'devices', 'webhooks', 'masking', 'exceptions', 'tracking', 'apikeys'];
 const ROLES = ['agent', 'supervisor', 'admin'];
 const EVENTS = ['call.started', 'call.ringing', 'call.answered', 'call.ended', 'lead.created'];
 const LEAD_RULES = ['all', 'incoming', 'outgoing', 'none'];
@@ -25,7 +25,7 @@ export async function render(root, { params }) {
   await TAB_VIEWS[tab](body);
 }
 
-const TAB_VIEWS = { lines, sources, users, routing, devices, webhooks, masking, exceptions, tracking, apikeys };
+const TAB_VIEWS = { lines, sources, users, routing, trunks, devices, webhooks, masking, exceptions, tracking, apikeys };
 
 /** Re-renders the current tab (after a create or delete). */
 function reload(body, view) {
@@ -425,6 +425,143 @@ async function apikeys(body) {
       h('td', null, deleteButton(`/api/v1/apikeys/${k.id}`, again, t('admin.confirm_revoke'))))), 'apikeys'));
 }
 
+
+// ---- trunks: provider lines, their registration status ----
+
+const TRUNK_STATES = ['registered', 'pending', 'failed', 'not_registering'];
+
+/**
+ * The form field an error of `PUT /api/v1/trunks` is about when `index` is the trunk being
+ * edited: `trunks[2].allow[1]` → `allow`; another trunk's error stays for the whole form.
+ */
+export function trunkField(path, index) {
+  const m = (path || '').match(/^trunks\[(\d+)\]\.([a-z_]+)/);
+  return m && Number(m[1]) === index ? m[2] : null;
+}
+
+/** A trunk as `PUT /api/v1/trunks` takes it; without `password` the stored one stays. */
+function trunkInput(trunk) {
+  const out = {
+    name: trunk.name, number: trunk.number ?? null, username: trunk.username ?? null, domain: trunk.domain ?? null,
+    host: trunk.host, outbound_proxy: trunk.outbound_proxy ?? null, register: trunk.register, expires: trunk.expires,
+    allow: trunk.allow || [],
+  };
+  if (trunk.password !== undefined) out.password = trunk.password;
+  return out;
+}
+
+function trunkBadge(status) {
+  const state = status ? status.state : 'pending';
+  const label = TRUNK_STATES.includes(state) ? t(`trunk_state.${state}`) : state;
+  return h('span', { class: `state-badge trunk-${state}`, 'data-testid': 'trunk-state', 'data-state': state, title: status ? status.detail : '' }, label);
+}
+
+async function trunks(body) {
+  const { items } = await api.get('/api/v1/trunks');
+  const again = () => trunks(body);
+  const editable = items.filter((tr) => !tr.read_only);
+  let editing = null; // the name of the trunk in the form, when editing one
+
+  const password = h('input', { name: 'password', type: 'password', autocomplete: 'new-password', maxlength: 128 });
+  const form = h('form', { class: 'panel stack', 'data-testid': 'trunk-form', novalidate: true },
+    h('h2', null, t('admin.new_trunk')),
+    h('div', { class: 'row3' },
+      field(t('admin.name'), h('input', { name: 'name', required: true, maxlength: 64, placeholder: 'provider' })),
+      field(t('admin.trunk_number'), h('input', { name: 'number', inputmode: 'tel', placeholder: '+4930123456' }), t('admin.trunk_number_hint')),
+      field(t('admin.trunk_host'), h('input', { name: 'host', required: true, placeholder: 'sip.provider.example:5060' }))),
+    h('div', { class: 'row3' },
+      field(t('admin.trunk_username'), h('input', { name: 'username', autocomplete: 'off', maxlength: 128 })),
+      field(t('admin.trunk_password'), password, t('admin.trunk_password_hint')),
+      field(t('admin.trunk_domain'), h('input', { name: 'domain', placeholder: 'sip.provider.example' }), t('admin.trunk_domain_hint'))),
+    h('div', { class: 'row3' },
+      field(t('admin.trunk_proxy'), h('input', { name: 'outbound_proxy', placeholder: 'proxy.provider.example:5060' })),
+      field(t('admin.trunk_expires'), h('input', { name: 'expires', type: 'number', min: 60, max: 86400, value: 3600 })),
+      field(t('admin.trunk_allow'), h('input', { name: 'allow', placeholder: '203.0.113.5; 203.0.113.6:5060' }), t('admin.trunk_allow_hint'))),
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'register', checked: true }), t('admin.trunk_register')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, t('action.save'))));
+
+  const edit = (trunk) => {
+    editing = trunk.name;
+    for (const name of ['name', 'number', 'host', 'username', 'domain', 'outbound_proxy', 'expires']) {
+      form.elements.namedItem(name).value = trunk[name] ?? '';
+    }
+    form.elements.namedItem('allow').value = (trunk.allow || []).join('; ');
+    form.elements.namedItem('register').checked = trunk.register;
+    password.value = '';
+    password.placeholder = trunk.password_set ? t('admin.trunk_password_kept') : '';
+    form.querySelector('input').focus();
+  };
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const saved = await submitting(form, async () => {
+      const expires = valueOf(form, 'expires');
+      if (expires !== null && !/^\d+$/.test(expires)) throw Object.assign(new Error(t('admin.whole_number')), { field: 'expires' });
+      const trunk = {
+        name: valueOf(form, 'name') || '', number: valueOf(form, 'number'), host: valueOf(form, 'host') || '',
+        username: valueOf(form, 'username'), domain: valueOf(form, 'domain'), outbound_proxy: valueOf(form, 'outbound_proxy'),
+        expires: Number(expires ?? 3600), allow: listOf(form, 'allow'),
+        // Registering needs an account; without one the box means nothing.
+        register: form.elements.namedItem('register').checked && valueOf(form, 'username') !== null,
+      };
+      // Write-only: an empty box keeps the stored password.
+      if (password.value !== '') trunk.password = password.value;
+      const others = editable.filter((tr) => tr.name !== (editing ?? trunk.name));
+      const at = editable.findIndex((tr) => tr.name === (editing ?? trunk.name));
+      const list = others.map(trunkInput);
+      const index = at < 0 ? list.length : at;
+      list.splice(index, 0, trunkInput(trunk));
+      try {
+        return await api.put('/api/v1/trunks', { trunks: list });
+      } catch (err) {
+        const own = trunkField(err.field, index);
+        if (own) err.field = own;
+        throw err;
+      }
+    });
+    if (saved) { toast(t('admin.saved'), 'ok'); setTimeout(again); }
+  });
+
+  const remove = async (trunk) => {
+    if (!window.confirm(t('admin.confirm_delete'))) return;
+    try {
+      await api.put('/api/v1/trunks', { trunks: editable.filter((tr) => tr.name !== trunk.name).map(trunkInput) });
+      again();
+    } catch (err) {
+      toast(err.message, 'error');
+    }
+  };
+
+  const statusCell = (trunk) => h('td', { 'data-trunk-status': trunk.name },
+    trunkBadge(trunk.status),
+    trunk.status && trunk.status.detail ? h('div', { class: 'muted small', 'data-testid': 'trunk-detail' }, trunk.status.detail) : null,
+    trunk.status && trunk.status.expires_at ? h('div', { class: 'muted small' }, t('admin.trunk_until', { time: fmtDateTime(trunk.status.expires_at) })) : null);
+  const list = table([t('admin.name'), t('admin.trunk_host'), t('admin.trunk_number'), t('admin.trunk_username'), t('admin.trunk_status'), ''],
+    items.map((trunk) => h('tr', { 'data-trunk': trunk.name },
+      h('td', null, trunk.name),
+      h('td', null, h('code', null, trunk.host), trunk.outbound_proxy ? h('div', { class: 'muted small' }, `${t('admin.trunk_proxy')}: ${trunk.outbound_proxy}`) : null),
+      h('td', null, trunk.number ? phoneLink(trunk.number, trunk.number) : '—'),
+      h('td', null, trunk.username || '—'),
+      statusCell(trunk),
+      h('td', null, trunk.read_only
+        ? h('span', { class: 'muted small', title: t('admin.trunk_cli_hint') }, t('admin.trunk_cli'))
+        : [h('button', { type: 'button', class: 'small', onclick: () => edit(trunk) }, t('action.edit')), ' ',
+          h('button', { type: 'button', class: 'small danger', onclick: () => remove(trunk) }, t('action.delete'))]))),
+    'trunks');
+  mount(body, form, list);
+
+  // The status is live: refreshed while this tab is shown.
+  const timer = setInterval(async () => {
+    if (!document.body.contains(list)) { clearInterval(timer); return; }
+    try {
+      const fresh = await api.get('/api/v1/trunks');
+      for (const trunk of fresh.items) {
+        const cell = list.querySelector(`td[data-trunk-status="${CSS.escape(trunk.name)}"]`);
+        if (cell) cell.replaceWith(statusCell(trunk));
+      }
+    } catch { /* the next tick tries again */ }
+  }, 3000);
+}
 
 // ---- routing: queue groups, lines' working hours and queue, and the whole settings ----
 
