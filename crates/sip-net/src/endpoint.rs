@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use store::Store;
 use tokio::sync::mpsc;
 
@@ -37,10 +37,18 @@ const ALLOWED_CALLS: [Method; 4] = [Method::Invite, Method::Ack, Method::Bye, Me
 /// Something for the loop.
 #[derive(Debug)]
 pub(crate) enum Input {
-    /// A UDP datagram.
-    Datagram { source: Peer, data: Bytes },
-    /// A message framed from a stream.
-    Message { source: Peer, message: Message },
+    /// A UDP datagram, with the wall-clock time it was read from the socket.
+    Datagram {
+        source: Peer,
+        data: Bytes,
+        received_at: SystemTime,
+    },
+    /// A message framed from a stream, with the wall-clock time of the read that completed it.
+    Message {
+        source: Peer,
+        message: Message,
+        received_at: SystemTime,
+    },
     /// A TCP connection opened (accepted or connected); `tx` writes to it.
     Connected {
         peer: SocketAddr,
@@ -81,6 +89,9 @@ struct CallState {
     cards: HashMap<SessionId, Arc<crm::CallerCard>>,
     /// The Call-ID of each call's first leg: with the leg, the idempotency key of its report.
     call_ids: HashMap<SessionId, String>,
+    /// When each inbound call's INVITE was read from the socket (wall clock), for the
+    /// `invite_received_at_us` of its screen pops: the web benchmark measures from it.
+    invite_received: HashMap<SessionId, SystemTime>,
 }
 
 /// How often a failed call report is retried (its idempotency key makes retries safe).
@@ -100,6 +111,9 @@ pub(crate) struct Endpoint {
     /// INVITEs of phones whose credentials are being looked up, so a CANCEL meanwhile can
     /// end them (487) and the late lookup is dropped.
     pending_invites: HashMap<TransactionKey, Request>,
+    /// When the datagram or message being handled was read; set only while it is handled
+    /// (its requests reach `on_request` in the drain at the end of `handle`).
+    received_at: Option<SystemTime>,
 }
 
 impl Endpoint {
@@ -150,6 +164,7 @@ impl Endpoint {
                     trunks: services.trunks,
                     cards: HashMap::new(),
                     call_ids: HashMap::new(),
+                    invite_received: HashMap::new(),
                 })
             }
             _ => None,
@@ -160,6 +175,7 @@ impl Endpoint {
         Endpoint {
             calls,
             pending_invites: HashMap::new(),
+            received_at: None,
             routing: routing_rx,
             layer: TransactionLayer::new(config.transactions),
             registrar,
@@ -244,15 +260,29 @@ impl Endpoint {
     }
 
     fn handle(&mut self, now: Instant, input: Input) {
+        self.received_at = match &input {
+            Input::Datagram { received_at, .. } | Input::Message { received_at, .. } => {
+                Some(*received_at)
+            }
+            _ => None,
+        };
+        self.handle_input(now, input);
+        self.drain(now);
+        self.received_at = None;
+    }
+
+    fn handle_input(&mut self, now: Instant, input: Input) {
         match input {
-            Input::Datagram { source, data } => {
+            Input::Datagram { source, data, .. } => {
                 if let Err(e) = self.layer.handle_datagram(now, source, &data) {
                     // Unparsable garbage is dropped; an invalid request with a readable Via
                     // has been answered 400 (or whatever the error calls for) by the layer.
                     tracing::trace!(%source, error = %e, "datagram refused");
                 }
             }
-            Input::Message { source, message } => {
+            Input::Message {
+                source, message, ..
+            } => {
                 if let Err(e) = self.layer.handle_message(now, source, message) {
                     tracing::trace!(%source, error = %e, "message refused");
                 }
@@ -306,7 +336,6 @@ impl Endpoint {
             }
             Input::Originate(request) => self.originate(now, request),
         }
-        self.drain(now);
     }
 
     fn replace_routing(&mut self, settings: routing::RoutingConfig) {
@@ -458,6 +487,9 @@ impl Endpoint {
             // A refused INVITE has ended already, but its record is still queued: the id is
             // taken when the record is handled.
             calls.call_ids.insert(session, call_id);
+            if let Some(at) = self.received_at {
+                calls.invite_received.insert(session, at);
+            }
             return;
         }
         if self.registry.has_binding_from(source.addr) {
@@ -581,16 +613,22 @@ impl Endpoint {
                 caller,
             } => {
                 let card = calls.cards.get(&session);
+                let mut payload = serde_json::json!({
+                    "agent_ids": [agent.0],
+                    "number": calls::caller_number(&caller),
+                    "card": card.map(|c| &**c),
+                    "call": session.to_string(),
+                    "origin": "sip",
+                });
+                // Inbound calls only (click-to-call has no INVITE); an extra key that other
+                // consumers ignore.
+                if let Some(at) = calls.invite_received.get(&session) {
+                    payload["invite_received_at_us"] = unix_micros(*at).into();
+                }
                 calls.crm.bus().publish(events::Event::new(
                     domain::EventKind::CallRinging,
                     chrono::Utc::now(),
-                    serde_json::json!({
-                        "agent_ids": [agent.0],
-                        "number": calls::caller_number(&caller),
-                        "card": card.map(|c| &**c),
-                        "call": session.to_string(),
-                        "origin": "sip",
-                    }),
+                    payload,
                 ));
             }
             Output::CallAnswered { session, agent } => {
@@ -598,6 +636,7 @@ impl Endpoint {
             }
             Output::CallEnded(record) => {
                 calls.cards.remove(&record.session);
+                calls.invite_received.remove(&record.session);
                 let call_id = calls
                     .call_ids
                     .remove(&record.session)
@@ -695,6 +734,12 @@ impl Endpoint {
             tracing::debug!(%key, error = %e, "response not sent");
         }
     }
+}
+
+/// Microseconds since the Unix epoch (0 for a clock set before 1970).
+fn unix_micros(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 fn call_id_of(request: &Request) -> String {
