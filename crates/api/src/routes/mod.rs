@@ -6,6 +6,7 @@ mod bridge;
 mod calls;
 mod crm;
 mod live;
+mod prompts;
 mod session;
 mod sip;
 mod tasks;
@@ -29,6 +30,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(analytics::routes())
         .merge(sip::routes())
         .merge(tasks::routes())
+        .merge(prompts::routes())
         .merge(web::router())
 }
 
