@@ -87,7 +87,7 @@ pub const OPERATIONS: &[Operation] = &[
     op!("post", "/api/v1/calls", "Report a finished call from another system", SUPERVISOR, r#"{"direction":"incoming","remote":"+4930123456","to":"<sip:+4989998877@pbx>","started_at":"2026-11-20T10:00:00Z","ended_at":"2026-11-20T10:00:30Z","status":"missed","idempotency_key":"pbx-1234"}"#),
     op!("post", "/api/v1/calls/originate", "Click-to-call: ring the user's registered phone, then call the number through the trunk when he answers (agents: only for themselves); 409 without a registered phone, 503 without SIP", AGENT, r#"{"user":2,"number":"+4930123456"}"#),
     op!("get", "/api/v1/calls/{id}", "One call", AGENT),
-    op!("patch", "/api/v1/calls/{id}", "Rate a call, add notes", AGENT, r#"{"rating":5,"notes":"Happy customer"}"#),
+    op!("patch", "/api/v1/calls/{id}", "Rate a call, add notes; set its transcript (supervisors, admins, API keys)", AGENT, r#"{"rating":5,"notes":"Happy customer"}"#),
     op!("get", "/api/v1/calls/{id}/recording", "Download a call's recording", AGENT),
     op!("post", "/api/v1/bridge/calls", "Mobile SIM bridge: report a finished call (idempotent)", DEVICE, r#"{"idempotency_key":"a1","direction":"incoming","number":"+4930123456","started_at":"2026-11-20T10:00:00Z","ring_s":5,"duration_s":42,"answered":true}"#),
     op!("put", "/api/v1/bridge/calls/{id}/recording", "Mobile SIM bridge: upload a call's recording (raw audio body)", DEVICE),
