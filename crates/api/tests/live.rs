@@ -84,7 +84,12 @@ async fn a_changed_masking_rule_reaches_an_open_stream() {
 
     // And back: lifting the rule shows numbers again on the same stream.
     let lifted = app
-        .call("PUT", "/api/v1/settings/masking", &app.admin, Some(json!({})))
+        .call(
+            "PUT",
+            "/api/v1/settings/masking",
+            &app.admin,
+            Some(json!({})),
+        )
         .await;
     assert_eq!(lifted.status, StatusCode::OK, "{:?}", lifted.json);
     ringing(&app, "+4930123457");

@@ -122,7 +122,9 @@ async fn trunk_calls_reach_agents_and_every_call_is_logged_once() {
     assert_eq!(pop["number"], CALLER);
     assert_eq!(pop["origin"], "sip");
     // When the trunk's INVITE was read (the web benchmark measures from it): during the call.
-    let received = pop["invite_received_at_us"].as_u64().expect("invite_received_at_us");
+    let received = pop["invite_received_at_us"]
+        .as_u64()
+        .expect("invite_received_at_us");
     assert!(
         (before_invite..=unix_micros()).contains(&received),
         "{received} not between {before_invite} and now"
