@@ -6,7 +6,7 @@ mod bridge;
 mod calls;
 mod crm;
 mod live;
-mod prompts;
+pub(crate) mod prompts;
 mod session;
 mod sip;
 mod tasks;

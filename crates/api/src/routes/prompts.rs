@@ -37,16 +37,16 @@ pub(super) fn routes() -> Router<AppState> {
 
 /// One stored prompt, as listed.
 #[derive(Debug, Serialize, PartialEq)]
-pub(crate) struct PromptInfo {
-    pub(crate) name: String,
-    pub(crate) duration_ms: u64,
-    pub(crate) sample_rate: u32,
-    pub(crate) size_bytes: u64,
+pub struct PromptInfo {
+    pub name: String,
+    pub duration_ms: u64,
+    pub sample_rate: u32,
+    pub size_bytes: u64,
 }
 
 /// Names are what routing settings refer to and what the file is called: letters, digits,
 /// `-` and `_`, starting with a letter or digit (no dots, so no `..` and no extension games).
-pub(crate) fn check_name(name: &str) -> Result<(), ApiError> {
+fn check_name(name: &str) -> Result<(), ApiError> {
     let valid = !name.is_empty()
         && name.len() <= MAX_NAME
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
@@ -107,12 +107,8 @@ fn inspect(bytes: &[u8]) -> Result<(u32, u64), String> {
     ))
 }
 
-fn dir(state: &AppState) -> PathBuf {
-    state.data_dir().join(DIR)
-}
-
 fn file_of(state: &AppState, name: &str) -> PathBuf {
-    dir(state).join(format!("{name}.wav"))
+    state.data_dir().join(DIR).join(format!("{name}.wav"))
 }
 
 /// The prompts stored, by name. Files that are not valid prompts (put there by hand) are
@@ -194,26 +190,32 @@ async fn put_prompt(
             crate::json::body_rejection(r.status(), r.body_text())
         }
     })?;
+    let info = store_prompt(state.data_dir(), &name, &body).await?;
+    Ok(axum::Json(info).into_response())
+}
+
+/// Checks a prompt (name and WAV format, errors naming `name` or `body`) and stores it under
+/// `data_dir`, replacing one of the same name. Also used by `ringbase demo`.
+pub async fn store_prompt(data_dir: &FsPath, name: &str, wav: &[u8]) -> ApiResult<PromptInfo> {
+    check_name(name)?;
     let (sample_rate, duration_ms) =
-        inspect(&body).map_err(|message| ApiError::invalid("body", message))?;
-    let dir = dir(&state);
-    let path = file_of(&state, &name);
+        inspect(wav).map_err(|message| ApiError::invalid("body", message))?;
+    let dir = data_dir.join(DIR);
     let tmp = dir.join(format!(".{name}.wav.part"));
     let write = async {
         tokio::fs::create_dir_all(&dir).await?;
-        tokio::fs::write(&tmp, &body).await?;
+        tokio::fs::write(&tmp, wav).await?;
         // Rename is atomic: a call playing the prompt never reads half a file.
-        tokio::fs::rename(&tmp, &path).await
+        tokio::fs::rename(&tmp, dir.join(format!("{name}.wav"))).await
     };
     write.await.map_err(ApiError::internal)?;
     tracing::info!(prompt = %name, duration_ms, "prompt stored");
-    let info = PromptInfo {
-        name,
+    Ok(PromptInfo {
+        name: name.to_owned(),
         duration_ms,
         sample_rate,
-        size_bytes: body.len() as u64,
-    };
-    Ok(axum::Json(info).into_response())
+        size_bytes: wav.len() as u64,
+    })
 }
 
 async fn prompt_audio(
