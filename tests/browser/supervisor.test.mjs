@@ -259,7 +259,21 @@ test('an IVR menu set up in the app: the call flow tree shows it and the simulat
   await page.goto(`${s.base}/#/admin/routing`);
   const form = page.locator('[data-testid=ivr-form]');
   await form.waitFor();
-  // Routing names only uploaded prompts: the menu's is uploaded first (Admin → Prompts).
+  await form.locator('input[name=name]').fill('main');
+  await form.locator('input[name=prompt]').fill('main-menu');
+  // A typo in an action is named with its line, at the keys field, before any request.
+  await form.locator('textarea[name=options]').fill(`1: queue support\n2: agnet ${s.users.bert.id}`);
+  await form.getByRole('button', { name: 'Save' }).click();
+  await form.locator('[data-field=options] .field-error', { hasText: 'Line 2: unknown action "agnet"' }).waitFor();
+  // A menu that does not exist is the routing validation's error, shown at the same field.
+  await form.locator('textarea[name=options]').fill(`1: queue support\n2: agent ${s.users.bert.id}\n3: menu nowhere`);
+  await form.getByRole('button', { name: 'Save' }).click();
+  await form.locator('[data-field=options] .field-error', { hasText: 'nowhere' }).waitFor();
+  await form.locator('textarea[name=options]').fill(`1: queue support\n2: agent ${s.users.bert.id}\n9: repeat`);
+  await form.getByRole('button', { name: 'Save' }).click();
+  // A prompt that was never uploaded is refused at the prompt field.
+  await form.locator('[data-field=prompt] .field-error', { hasText: '"main-menu"' }).waitFor();
+  // Routing names only uploaded prompts: the menu's is uploaded (Admin → Prompts), then it saves.
   const uploaded = await page.evaluate(async () => {
     const rate = 8000;
     const body = new DataView(new ArrayBuffer(44 + rate * 2));
@@ -272,17 +286,6 @@ test('an IVR menu set up in the app: the call flow tree shows it and the simulat
     return r.status;
   });
   assert.equal(uploaded, 200);
-  await form.locator('input[name=name]').fill('main');
-  await form.locator('input[name=prompt]').fill('main-menu');
-  // A typo in an action is named with its line, at the keys field, before any request.
-  await form.locator('textarea[name=options]').fill(`1: queue support\n2: agnet ${s.users.bert.id}`);
-  await form.getByRole('button', { name: 'Save' }).click();
-  await form.locator('[data-field=options] .field-error', { hasText: 'Line 2: unknown action "agnet"' }).waitFor();
-  // A menu that does not exist is the routing validation's error, shown at the same field.
-  await form.locator('textarea[name=options]').fill(`1: queue support\n2: agent ${s.users.bert.id}\n3: menu nowhere`);
-  await form.getByRole('button', { name: 'Save' }).click();
-  await form.locator('[data-field=options] .field-error', { hasText: 'nowhere' }).waitFor();
-  await form.locator('textarea[name=options]').fill(`1: queue support\n2: agent ${s.users.bert.id}\n9: repeat`);
   await form.getByRole('button', { name: 'Save' }).click();
   await page.locator('[data-testid=ivr-menus] tr[data-menu=main]').waitFor();
 

@@ -388,7 +388,7 @@ async function exceptions(body) {
 
 // ---- prompts ----
 
-/** Whole seconds with one decimal: "12.5 s". */
+/** Seconds with one decimal, in the user's locale: "12.5 s". */
 function fmtSeconds(ms) {
   return t('admin.seconds', { n: (Math.round(ms / 100) / 10).toLocaleString(document.documentElement.lang || undefined) });
 }
