@@ -85,7 +85,7 @@ FILES=()
 if [ $# -gt 0 ]; then
   for prefix in "$@"; do FILES+=("$TESTS/$prefix".test.mjs); done
 else
-  FILES=("$TESTS"/assets.test.mjs "$TESTS"/app.test.mjs "$TESTS"/tasks.test.mjs "$TESTS"/dial.test.mjs "$TESTS"/calllog.test.mjs "$TESTS"/supervisor.test.mjs "$TESTS"/tablet.test.mjs "$TESTS"/trunks.test.mjs "$TESTS"/bench.test.mjs)
+  FILES=("$TESTS"/assets.test.mjs "$TESTS"/app.test.mjs "$TESTS"/tasks.test.mjs "$TESTS"/dial.test.mjs "$TESTS"/calllog.test.mjs "$TESTS"/supervisor.test.mjs "$TESTS"/tablet.test.mjs "$TESTS"/trunks.test.mjs "$TESTS"/bench.test.mjs "$TESTS"/prompts.test.mjs)
 fi
 status=0
 (cd "$TESTS" && RB_SEED="$DATA/seed.json" RB_BIN="$BIN" RB_DATA="$DATA" RB_SIP="$SIP" node --test --test-concurrency=1 --test-reporter=spec "${FILES[@]}") || status=$?

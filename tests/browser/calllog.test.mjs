@@ -1,5 +1,6 @@
 // The call log as a supervisor and as a masked agent: filters by agent, line, source and
-// queue; the recording player playing a real recording uploaded by the bridge app; numbers
+// queue; the recording player playing a real recording uploaded by the bridge app; a call's
+// transcript next to its rating; numbers
 // masked for the agent's role in the log and in the screen pop, with click-to-call withheld.
 
 import { test, before, after } from 'node:test';
@@ -119,6 +120,31 @@ test('the recording player plays what the bridge app uploaded', async () => {
   const href = await row.locator('a[download]').getAttribute('href');
   assert.equal(href, `/api/v1/calls/${logged.call.id}/recording`);
   await screenshot(page, 'call-log-recording');
+});
+
+test('a call shows its transcript next to the rating', async () => {
+  // A speech-to-text integration writes transcripts with an API key of its own.
+  const admin = await tokenOf(s.users.admin);
+  const { key } = await apiAs(admin, 'POST', '/api/v1/apikeys', { name: `speech-to-text ${Date.now()}`, role: 'supervisor' });
+  const logged = await reportBridgeCall(s.base, s.devices.anna, {
+    idempotency_key: `transcript-${Date.now()}`, direction: 'incoming', number: '+49 30 7771234',
+    started_at: new Date(Date.now() - 300_000).toISOString(), ring_s: 2, duration_s: 40, answered: true,
+  });
+  const said = 'Caller: I would like a quote for ten licences.\nAgent: I will send it today.';
+  await apiAs(admin, 'PATCH', `/api/v1/calls/${logged.call.id}`, { rating: 4 });
+  await apiAs(key, 'PATCH', `/api/v1/calls/${logged.call.id}`, { transcript: said });
+
+  await page.goto(`${s.base}/#/calls?number=%2B49307771234`);
+  const row = page.locator(`[data-testid=call-log] tr[data-call-id="${logged.call.id}"]`);
+  const transcript = row.locator('[data-testid=transcript]');
+  await transcript.waitFor();
+  // In the rating's cell, folded until opened.
+  const cell = transcript.locator('xpath=..');
+  assert.equal(await cell.locator('.rating').getAttribute('aria-label'), 'Rated 4 of 5');
+  assert.equal(await transcript.locator('p').isVisible(), false);
+  await transcript.locator('summary').click();
+  assert.equal(await transcript.locator('p').innerText(), said);
+  await screenshot(page, 'call-log-transcript');
 });
 
 test('several recordings download as one zip', async () => {

@@ -271,6 +271,22 @@ test('an IVR menu set up in the app: the call flow tree shows it and the simulat
   await form.locator('[data-field=options] .field-error', { hasText: 'nowhere' }).waitFor();
   await form.locator('textarea[name=options]').fill(`1: queue support\n2: agent ${s.users.bert.id}\n9: repeat`);
   await form.getByRole('button', { name: 'Save' }).click();
+  // A prompt that was never uploaded is refused at the prompt field.
+  await form.locator('[data-field=prompt] .field-error', { hasText: '"main-menu"' }).waitFor();
+  // Routing names only uploaded prompts: the menu's is uploaded (Admin → Prompts), then it saves.
+  const uploaded = await page.evaluate(async () => {
+    const rate = 8000;
+    const body = new DataView(new ArrayBuffer(44 + rate * 2));
+    const text = (at, s) => [...s].forEach((c, i) => body.setUint8(at + i, c.charCodeAt(0)));
+    text(0, 'RIFF'); body.setUint32(4, 36 + rate * 2, true); text(8, 'WAVEfmt ');
+    body.setUint32(16, 16, true); body.setUint16(20, 1, true); body.setUint16(22, 1, true);
+    body.setUint32(24, rate, true); body.setUint32(28, rate * 2, true); body.setUint16(32, 2, true);
+    body.setUint16(34, 16, true); text(36, 'data'); body.setUint32(40, rate * 2, true);
+    const r = await fetch('/api/v1/prompts/main-menu', { method: 'PUT', headers: { 'Content-Type': 'audio/wav' }, body: body.buffer });
+    return r.status;
+  });
+  assert.equal(uploaded, 200);
+  await form.getByRole('button', { name: 'Save' }).click();
   await page.locator('[data-testid=ivr-menus] tr[data-menu=main]').waitFor();
 
   // The Hotline plays the menu.

@@ -29,6 +29,7 @@ use std::sync::Arc;
 use store::Store;
 
 pub use error::ApiError;
+pub use routes::prompts::{store_prompt, PromptInfo};
 
 /// Largest JSON body accepted; calls and contacts are small, imports use the CLI.
 pub const MAX_JSON_BODY: usize = 1024 * 1024;

@@ -5,7 +5,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use common::TestApp;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn health_reports_the_store() {
@@ -674,4 +674,134 @@ async fn every_documented_operation_is_routed() {
     assert_eq!(doc.status, StatusCode::OK);
     assert_eq!(doc.json["openapi"], "3.1.0");
     assert!(doc.json["paths"]["/api/v1/contacts"]["post"]["requestBody"].is_object());
+}
+
+#[tokio::test]
+async fn transcripts_are_set_by_supervisors_or_api_keys_and_masked_like_text() {
+    let app = TestApp::new().await;
+    let (ed, ed_token) = app.user("ed", "agent", None).await;
+    let (_, sup_token) = app.user("gus", "supervisor", None).await;
+    let logged = app
+        .post(
+            "/api/v1/calls",
+            &app.admin,
+            json!({"direction": "incoming", "remote": "+49 170 7654321", "agent_id": ed,
+                   "started_at": "2026-11-21T09:00:00Z", "answered_at": "2026-11-21T09:00:05Z",
+                   "ended_at": "2026-11-21T09:02:00Z", "status": "answered", "idempotency_key": "tr-1"}),
+        )
+        .await;
+    assert_eq!(logged.status, StatusCode::CREATED, "{:?}", logged.json);
+    let id = logged.json["call"]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/calls/{id}");
+    assert_eq!(
+        app.get(&path, &ed_token).await.json["transcript"],
+        Value::Null
+    );
+
+    // The agent rates his call, but may not write what was said.
+    let own = app
+        .call(
+            "PATCH",
+            &path,
+            &ed_token,
+            Some(json!({"transcript": "made up"})),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "{:?}", own.json);
+    assert_eq!(own.json["error"]["field"], "transcript");
+    assert_eq!(
+        app.get(&path, &ed_token).await.json["transcript"],
+        Value::Null
+    );
+
+    // The speech-to-text integration (an API key) sets it; the rating stays.
+    let said = "Caller: my number is +491707654321, please call back.\nAgent: will do.";
+    let rated = app
+        .call("PATCH", &path, &ed_token, Some(json!({"rating": 4})))
+        .await;
+    assert_eq!(rated.status, StatusCode::OK, "{:?}", rated.json);
+    let set = app
+        .call(
+            "PATCH",
+            &path,
+            &app.admin,
+            Some(json!({"transcript": said})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{:?}", set.json);
+    assert_eq!(set.json["transcript"], said);
+    assert_eq!(set.json["rating"], 4);
+    let listed = app.get("/api/v1/calls", &ed_token).await.json;
+    assert_eq!(listed["items"][0]["transcript"], said);
+
+    // A supervisor corrects it; bad text is refused naming the field.
+    let fixed = app
+        .call(
+            "PATCH",
+            &path,
+            &sup_token,
+            Some(json!({"transcript": "Caller: hello"})),
+        )
+        .await;
+    assert_eq!(fixed.status, StatusCode::OK, "{:?}", fixed.json);
+    let bad = app
+        .call(
+            "PATCH",
+            &path,
+            &sup_token,
+            Some(json!({"transcript": "a\u{0}b"})),
+        )
+        .await;
+    assert_eq!(
+        bad.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        bad.json
+    );
+    assert_eq!(bad.json["error"]["field"], "transcript");
+    let long = "x".repeat(domain::MAX_TRANSCRIPT_CHARS + 1);
+    let bad = app
+        .call(
+            "PATCH",
+            &path,
+            &app.admin,
+            Some(json!({"transcript": long})),
+        )
+        .await;
+    assert_eq!(bad.json["error"]["field"], "transcript", "{:?}", bad.json);
+    app.call(
+        "PATCH",
+        &path,
+        &app.admin,
+        Some(json!({"transcript": said})),
+    )
+    .await;
+
+    // Masked roles do not read the caller's number in the transcript either.
+    let masking = app
+        .call(
+            "PUT",
+            "/api/v1/settings/masking",
+            &app.admin,
+            Some(json!({"agent": {"mode": "first", "count": 6}})),
+        )
+        .await;
+    assert_eq!(masking.status, StatusCode::OK);
+    let seen = app.get(&path, &ed_token).await.json;
+    assert_eq!(
+        seen["transcript"],
+        "Caller: my number is ******7654321, please call back.\nAgent: will do."
+    );
+    assert_eq!(app.get(&path, &sup_token).await.json["transcript"], said);
+
+    // Clearing it with null.
+    let cleared = app
+        .call(
+            "PATCH",
+            &path,
+            &app.admin,
+            Some(json!({"transcript": null})),
+        )
+        .await;
+    assert_eq!(cleared.json["transcript"], Value::Null);
 }

@@ -294,12 +294,12 @@ impl Crm {
         let (parties, lead_candidate) = match &remote.e164 {
             Some(e164) => {
                 let (parties, wants_lead) = match seen.get(e164) {
-                    Some(known) => known.clone(),
+                    Some(known) => *known,
                     None => {
                         let parties = self.lookup(e164).await?.parties();
                         let wants_lead =
                             !parties.is_known() && !self.store.is_lead_exception(e164).await?;
-                        seen.insert(e164.clone(), (parties.clone(), wants_lead));
+                        seen.insert(e164.clone(), (parties, wants_lead));
                         (parties, wants_lead)
                     }
                 };

@@ -265,6 +265,9 @@ pub struct CallRecord {
     pub recording: Option<String>,
     pub rating: Option<u8>,
     pub notes: Option<String>,
+    /// What was said, from a speech-to-text integration; set after the call.
+    #[serde(default)]
+    pub transcript: Option<String>,
     pub contact_id: Option<ContactId>,
     pub company_id: Option<CompanyId>,
     pub lead_id: Option<LeadId>,
@@ -348,13 +351,18 @@ impl Validate for NewCall {
     }
 }
 
-/// What may change on a call after it ended: the agent's rating and notes, the recording.
+/// What may change on a call after it ended: the agent's rating and notes, the recording,
+/// the transcript.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CallPatch {
     pub rating: Option<Option<u8>>,
     pub notes: Option<Option<String>>,
     pub recording: Option<Option<String>>,
+    pub transcript: Option<Option<String>>,
 }
+
+/// Longest transcript kept: about three hours of speech.
+pub const MAX_TRANSCRIPT_CHARS: usize = 200_000;
 
 impl Validate for CallPatch {
     fn validate(&self) -> Result<(), FieldError> {
@@ -365,6 +373,9 @@ impl Validate for CallPatch {
         }
         if let Some(Some(notes)) = &self.notes {
             optional_text("notes", notes, 10_000)?;
+        }
+        if let Some(Some(transcript)) = &self.transcript {
+            optional_text("transcript", transcript, MAX_TRANSCRIPT_CHARS)?;
         }
         Ok(())
     }

@@ -510,6 +510,48 @@ impl fmt::Display for DemoSummary {
     }
 }
 
+/// The prompts the demo's routing settings name, as short tones, so the settings stay valid
+/// when an admin edits them in the app (routing accepts only uploaded prompt names).
+pub(crate) async fn store_prompts(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    for (name, hz) in [("support-menu", 440.0)] {
+        let exists = data_dir
+            .join("prompts")
+            .join(format!("{name}.wav"))
+            .exists();
+        if !exists {
+            api::store_prompt(data_dir, name, &tone_wav(hz, 8000, 1.0))
+                .await
+                .map_err(|e| anyhow::anyhow!("demo prompt {name}: {}", e.message))?;
+        }
+    }
+    Ok(())
+}
+
+/// A sine tone as 16-bit mono PCM WAV.
+fn tone_wav(hz: f64, rate: u32, seconds: f64) -> Vec<u8> {
+    let frames = (f64::from(rate) * seconds) as u32;
+    let data_len = frames * 2;
+    let mut out = Vec::with_capacity(44 + data_len as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..frames {
+        let t = f64::from(i) / f64::from(rate);
+        let sample = (8000.0 * (2.0 * std::f64::consts::PI * hz * t).sin()) as i16;
+        out.extend_from_slice(&sample.to_le_bytes());
+    }
+    out
+}
+
 pub(crate) async fn load_demo(crm: &Crm, now: Timestamp) -> anyhow::Result<DemoSummary> {
     let store = crm.store();
     let mut summary = DemoSummary::default();
@@ -849,6 +891,27 @@ mod tests {
         assert!(first
             .iter()
             .any(|c| c.remote == "anonymous" || !known.iter().any(|k| k.0 == c.remote)));
+    }
+
+    #[tokio::test]
+    async fn every_prompt_the_demo_routing_names_is_stored() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        store_prompts(dir.path()).await.expect("prompts stored");
+        let text = USERS
+            .iter()
+            .zip(1..)
+            .fold(ROUTING.to_string(), |text, (u, id)| {
+                text.replace(&format!("{{{}}}", u.login), &id.to_string())
+            });
+        let config = routing::RoutingConfig::from_toml(&text).expect("demo routing parses");
+        let names = config.prompt_references();
+        assert!(!names.is_empty());
+        for (key, name) in names {
+            let file = dir.path().join("prompts").join(format!("{name}.wav"));
+            assert!(file.exists(), "{key}: {name}");
+        }
+        // Idempotent: a second run keeps what is there.
+        store_prompts(dir.path()).await.expect("again");
     }
 
     #[tokio::test]

@@ -396,6 +396,7 @@ async fn main() -> anyhow::Result<()> {
                 events::EventBus::default(),
             ));
             let summary = demo::load_demo(&crm, chrono::Utc::now()).await?;
+            demo::store_prompts(&global.data_dir).await?;
             println!("{summary}");
             Ok(())
         }

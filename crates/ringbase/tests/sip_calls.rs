@@ -92,6 +92,7 @@ async fn trunk_calls_reach_agents_and_every_call_is_logged_once() {
     // (a) Answered by alice; the caller hangs up.
     let answering = phone(&server, "uas-answer.xml", alice_port);
     std::thread::sleep(Duration::from_millis(300));
+    let before_invite = unix_micros();
     assert!(sipp(
         &server,
         "calls/trunk-call.xml",
@@ -120,6 +121,14 @@ async fn trunk_calls_reach_agents_and_every_call_is_logged_once() {
     assert_eq!(pop["agent_ids"], json!([alice]), "{pop:#}");
     assert_eq!(pop["number"], CALLER);
     assert_eq!(pop["origin"], "sip");
+    // When the trunk's INVITE was read (the web benchmark measures from it): during the call.
+    let received = pop["invite_received_at_us"]
+        .as_u64()
+        .expect("invite_received_at_us");
+    assert!(
+        (before_invite..=unix_micros()).contains(&received),
+        "{received} not between {before_invite} and now"
+    );
 
     // (b) bob is busy, the next member (alice) answers.
     let busy = phone(&server, "uas-busy.xml", bob_port);
@@ -202,4 +211,11 @@ async fn trunk_calls_reach_agents_and_every_call_is_logged_once() {
     ));
     tokio::time::sleep(Duration::from_millis(1000)).await;
     server.calls(4).await;
+}
+
+fn unix_micros() -> u64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970");
+    u64::try_from(since.as_micros()).expect("fits")
 }

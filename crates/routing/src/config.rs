@@ -816,6 +816,30 @@ impl RoutingConfig {
         self.ivr_menus.iter().find(|menu| menu.name == name)
     }
 
+    /// Every prompt the settings play, with its key path (`lines[0].greeting`): what must
+    /// exist among the uploaded prompts.
+    pub fn prompt_references(&self) -> Vec<(String, &str)> {
+        let mut found = Vec::new();
+        for (i, line) in self.lines.iter().enumerate() {
+            if let Some(p) = &line.recording_notice {
+                found.push((format!("lines[{i}].recording_notice"), p.as_str()));
+            }
+            if let Some(p) = &line.greeting {
+                found.push((format!("lines[{i}].greeting"), p.as_str()));
+            }
+            if let Some(p) = line.out_of_hours.prompt() {
+                found.push((format!("lines[{i}].out_of_hours.prompt"), p));
+            }
+        }
+        for (i, menu) in self.ivr_menus.iter().enumerate() {
+            found.push((format!("ivr_menus[{i}].prompt"), menu.prompt.as_str()));
+            if let Some(p) = &menu.invalid_prompt {
+                found.push((format!("ivr_menus[{i}].invalid_prompt"), p.as_str()));
+            }
+        }
+        found
+    }
+
     /// Checks cross references and value ranges; every problem is reported with its key path.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut errors = Vec::new();

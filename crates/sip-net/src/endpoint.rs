@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use store::Store;
 use tokio::sync::mpsc;
 
@@ -41,10 +41,18 @@ const ALLOWED_CALLS: [Method; 4] = [Method::Invite, Method::Ack, Method::Bye, Me
 /// Something for the loop.
 #[derive(Debug)]
 pub(crate) enum Input {
-    /// A UDP datagram.
-    Datagram { source: Peer, data: Bytes },
-    /// A message framed from a stream.
-    Message { source: Peer, message: Message },
+    /// A UDP datagram, with the wall-clock time it was read from the socket.
+    Datagram {
+        source: Peer,
+        data: Bytes,
+        received_at: SystemTime,
+    },
+    /// A message framed from a stream, with the wall-clock time of the read that completed it.
+    Message {
+        source: Peer,
+        message: Message,
+        received_at: SystemTime,
+    },
     /// A TCP connection opened (accepted or connected); `tx` writes to it.
     Connected {
         peer: SocketAddr,
@@ -106,6 +114,9 @@ struct CallState {
     call_ids: HashMap<SessionId, String>,
     /// Where finished calls go to be logged.
     call_log: CallLogWriter,
+    /// When each inbound call's INVITE was read from the socket (wall clock), for the
+    /// `invite_received_at_us` of its screen pops: the web benchmark measures from it.
+    invite_received: HashMap<SessionId, SystemTime>,
 }
 
 pub(crate) struct Endpoint {
@@ -123,6 +134,9 @@ pub(crate) struct Endpoint {
     /// INVITEs of phones whose credentials are being looked up, so a CANCEL meanwhile can
     /// end them (487) and the late lookup is dropped.
     pending_invites: HashMap<TransactionKey, Request>,
+    /// When the datagram or message being handled was read; set only while it is handled
+    /// (its requests reach `on_request` in the drain at the end of `handle`).
+    received_at: Option<SystemTime>,
 }
 
 impl Endpoint {
@@ -182,6 +196,7 @@ impl Endpoint {
                     advertised,
                     cards: HashMap::new(),
                     call_ids: HashMap::new(),
+                    invite_received: HashMap::new(),
                 })
             }
             _ => None,
@@ -192,6 +207,7 @@ impl Endpoint {
         Endpoint {
             calls,
             pending_invites: HashMap::new(),
+            received_at: None,
             routing: routing_rx,
             trunk_settings: trunks_rx,
             layer: TransactionLayer::new(config.transactions),
@@ -316,15 +332,29 @@ impl Endpoint {
     }
 
     fn handle(&mut self, now: Instant, input: Input) {
+        self.received_at = match &input {
+            Input::Datagram { received_at, .. } | Input::Message { received_at, .. } => {
+                Some(*received_at)
+            }
+            _ => None,
+        };
+        self.handle_input(now, input);
+        self.drain(now);
+        self.received_at = None;
+    }
+
+    fn handle_input(&mut self, now: Instant, input: Input) {
         match input {
-            Input::Datagram { source, data } => {
+            Input::Datagram { source, data, .. } => {
                 if let Err(e) = self.layer.handle_datagram(now, source, &data) {
                     // Unparsable garbage is dropped; an invalid request with a readable Via
                     // has been answered 400 (or whatever the error calls for) by the layer.
                     tracing::trace!(%source, error = %e, "datagram refused");
                 }
             }
-            Input::Message { source, message } => {
+            Input::Message {
+                source, message, ..
+            } => {
                 if let Err(e) = self.layer.handle_message(now, source, message) {
                     tracing::trace!(%source, error = %e, "message refused");
                 }
@@ -387,7 +417,6 @@ impl Endpoint {
                 }
             }
         }
-        self.drain(now);
     }
 
     /// New trunk settings: used at once when every address is an IP, else after the host
@@ -710,6 +739,9 @@ impl Endpoint {
             // A refused INVITE has ended already, but its record is still queued: the id is
             // taken when the record is handled.
             calls.call_ids.insert(session, call_id);
+            if let Some(at) = self.received_at {
+                calls.invite_received.insert(session, at);
+            }
             return;
         }
         if self.registry.has_binding_from(source.addr) {
@@ -864,16 +896,22 @@ impl Endpoint {
                 caller,
             } => {
                 let card = calls.cards.get(&session);
+                let mut payload = serde_json::json!({
+                    "agent_ids": [agent.0],
+                    "number": calls::caller_number(&caller),
+                    "card": card.map(|c| &**c),
+                    "call": session.to_string(),
+                    "origin": "sip",
+                });
+                // Inbound calls only (click-to-call has no INVITE); an extra key that other
+                // consumers ignore.
+                if let Some(at) = calls.invite_received.get(&session) {
+                    payload["invite_received_at_us"] = unix_micros(*at).into();
+                }
                 calls.crm.bus().publish(events::Event::new(
                     domain::EventKind::CallRinging,
                     chrono::Utc::now(),
-                    serde_json::json!({
-                        "agent_ids": [agent.0],
-                        "number": calls::caller_number(&caller),
-                        "card": card.map(|c| &**c),
-                        "call": session.to_string(),
-                        "origin": "sip",
-                    }),
+                    payload,
                 ));
             }
             Output::CallAnswered { session, agent } => {
@@ -881,6 +919,7 @@ impl Endpoint {
             }
             Output::CallEnded(record) => {
                 calls.cards.remove(&record.session);
+                calls.invite_received.remove(&record.session);
                 let call_id = calls
                     .call_ids
                     .remove(&record.session)
@@ -962,6 +1001,12 @@ impl Endpoint {
             tracing::debug!(%key, error = %e, "response not sent");
         }
     }
+}
+
+/// Microseconds since the Unix epoch (0 for a clock set before 1970).
+fn unix_micros(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 fn call_id_of(request: &Request) -> String {

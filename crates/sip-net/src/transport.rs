@@ -10,7 +10,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
@@ -236,6 +236,7 @@ async fn read_udp(socket: Arc<UdpSocket>, input: mpsc::Sender<Input>) {
                 let datagram = Input::Datagram {
                     source: Peer::udp(canonical(from)),
                     data: Bytes::copy_from_slice(&buf[..n]),
+                    received_at: SystemTime::now(),
                 };
                 if input.send(datagram).await.is_err() {
                     return;
@@ -316,6 +317,8 @@ async fn run_connection(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        // Every message completed by this read arrived now.
+        let received_at = SystemTime::now();
         framer.push(&buf[..n]);
         loop {
             match framer.next_frame() {
@@ -323,6 +326,7 @@ async fn run_connection(
                     let msg = Input::Message {
                         source: Peer::tcp(peer),
                         message,
+                        received_at,
                     };
                     if input.send(msg).await.is_err() {
                         break 'read;

@@ -78,7 +78,7 @@ macro_rules! columns {
         "id, number_e164, number_raw, name, source_id, origin, lead_rule, created_at"
     };
     (call) => {
-        "id, direction, caller_e164, caller_raw, called_e164, called_raw, line_id, source_id, agent_id, queue, started_at, answered_at, ended_at, duration_s, status, recording, rating, notes, contact_id, company_id, lead_id, deal_id, origin_kind, origin_device, idempotency_key"
+        "id, direction, caller_e164, caller_raw, called_e164, called_raw, line_id, source_id, agent_id, queue, started_at, answered_at, ended_at, duration_s, status, recording, rating, notes, transcript, contact_id, company_id, lead_id, deal_id, origin_kind, origin_device, idempotency_key"
     };
     (timeline) => {
         "id, subject_kind, subject_id, kind, at, call_id, author_id, text"
@@ -263,6 +263,7 @@ pub(crate) fn call(row: &AnyRow) -> RowResult<CallRecord> {
         recording: get(row, "recording")?,
         rating: get::<Option<i64>>(row, "rating")?.map(|r| r.clamp(0, 255) as u8),
         notes: get(row, "notes")?,
+        transcript: get(row, "transcript")?,
         contact_id: opt_id(row, "contact_id")?.map(ContactId),
         company_id: opt_id(row, "company_id")?.map(CompanyId),
         lead_id: opt_id(row, "lead_id")?.map(LeadId),

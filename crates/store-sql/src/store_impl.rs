@@ -1727,11 +1727,17 @@ impl Store for SqlStore {
         if let Some(v) = patch.recording {
             call.recording = v;
         }
-        sqlx::query("UPDATE calls SET rating = $1, notes = $2, recording = $3 WHERE id = $4")
-            .bind(call.rating.map(i64::from))
-            .bind(call.notes.as_deref())
-            .bind(call.recording.as_deref())
-            .bind(id.0)
+        if let Some(v) = patch.transcript {
+            call.transcript = v;
+        }
+        sqlx::query(
+            "UPDATE calls SET rating = $1, notes = $2, recording = $3, transcript = $4 WHERE id = $5",
+        )
+        .bind(call.rating.map(i64::from))
+        .bind(call.notes.as_deref())
+        .bind(call.recording.as_deref())
+        .bind(call.transcript.as_deref())
+        .bind(id.0)
             .execute(&mut *tx)
             .await
             .map_err(db)?;

@@ -83,7 +83,7 @@ macro_rules! conformance_tests {
             concurrent_calls_from_one_unknown_number_make_one_lead,
             concurrent_calls_with_one_idempotency_key_make_one_record,
             list_calls_filters_and_orders_newest_first,
-            update_call_patches_rating_notes_and_recording,
+            update_call_patches_rating_notes_recording_and_transcript,
             last_call_with_matches_the_remote_side,
             timelines_are_newest_first_and_paged,
             timeline_entries_need_their_subject,
@@ -3482,7 +3482,7 @@ pub async fn list_calls_filters_and_orders_newest_first(store: Arc<dyn Store>) {
     );
 }
 
-pub async fn update_call_patches_rating_notes_and_recording(store: Arc<dyn Store>) {
+pub async fn update_call_patches_rating_notes_recording_and_transcript(store: Arc<dyn Store>) {
     let logged = store
         .log_call(plain_log(
             new_call(Direction::Incoming, "+4930100001", "+4930999001", at(9, 0)),
@@ -3497,15 +3497,49 @@ pub async fn update_call_patches_rating_notes_and_recording(store: Arc<dyn Store
                 rating: Some(Some(5)),
                 notes: Some(Some("great".into())),
                 recording: Some(Some("r.wav".into())),
+                ..Default::default()
             },
         )
         .await
         .expect("patch");
+    assert_eq!(logged.call.transcript, None, "a new call has no transcript");
     assert_eq!(rated.rating, Some(5));
     assert_eq!(rated.notes.as_deref(), Some("great"));
     assert_eq!(rated.recording.as_deref(), Some("r.wav"));
+    assert_eq!(rated.transcript, None);
     assert_eq!(rated.started_at, logged.call.started_at, "the rest stays");
     assert_eq!(store.get_call(logged.call.id).await.expect("get"), rated);
+
+    // The transcript arrives later (speech to text), long and multi-line; the rest stays.
+    let said = format!(
+        "Agent: Good morning.\nCaller: Hello, {}\n",
+        "ä ".repeat(5000)
+    );
+    let transcribed = store
+        .update_call(
+            logged.call.id,
+            CallPatch {
+                transcript: Some(Some(said.clone())),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("transcript");
+    assert_eq!(transcribed.transcript.as_deref(), Some(said.as_str()));
+    assert_eq!(
+        transcribed.notes.as_deref(),
+        Some("great"),
+        "not in the patch"
+    );
+    assert_eq!(
+        store.get_call(logged.call.id).await.expect("get"),
+        transcribed
+    );
+    let listed = store
+        .list_calls(&CallFilter::default(), Page::new(10, 0))
+        .await
+        .expect("list");
+    assert_eq!(listed, vec![transcribed.clone()], "the call log carries it");
 
     let cleared = store
         .update_call(
@@ -3519,6 +3553,26 @@ pub async fn update_call_patches_rating_notes_and_recording(store: Arc<dyn Store
         .expect("clear");
     assert_eq!(cleared.notes, None);
     assert_eq!(cleared.rating, Some(5), "not in the patch");
+    assert_eq!(cleared.transcript.as_deref(), Some(said.as_str()));
+    let untranscribed = store
+        .update_call(
+            logged.call.id,
+            CallPatch {
+                transcript: Some(None),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("clear the transcript");
+    assert_eq!(untranscribed.transcript, None);
+    assert_eq!(
+        store
+            .get_call(logged.call.id)
+            .await
+            .expect("get")
+            .transcript,
+        None
+    );
     expect_not_found(store.update_call(CallId(4242), CallPatch::default()).await);
 }
 

@@ -30,9 +30,13 @@ export function qs(params) {
   return text ? `?${text}` : '';
 }
 
-export async function request(method, path, { query, body, signal } = {}) {
+export async function request(method, path, { query, body, raw, signal } = {}) {
   const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin', signal };
-  if (body !== undefined) {
+  if (raw !== undefined) {
+    // A file sent as it is (a prompt's WAV), typed by the caller.
+    init.headers['Content-Type'] = raw.type;
+    init.body = raw.data;
+  } else if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
@@ -64,6 +68,8 @@ export const api = {
   patch: (path, body) => request('PATCH', path, { body }),
   put: (path, body) => request('PUT', path, { body }),
   del: (path) => request('DELETE', path),
+  /** PUT of a file as the raw body (`type`: its media type). */
+  upload: (path, type, data) => request('PUT', path, { raw: { type, data } }),
 };
 
 // Small caches for names the lists show next to ids (users, sources, lines, companies): they

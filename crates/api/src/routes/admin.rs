@@ -430,6 +430,20 @@ async fn put_routing(
     JsonBody(config): JsonBody<routing::RoutingConfig>,
 ) -> ApiResult<Response> {
     p.require(Role::Admin)?;
+    config
+        .validate()
+        .map_err(crate::routing_settings::config_error)?;
+    // Prompts are played by name: a name without an uploaded prompt is a typo or a missing
+    // upload, and the caller would hear silence.
+    let prompts = super::prompts::stored(state.data_dir()).await?;
+    for (key, name) in config.prompt_references() {
+        if !prompts.iter().any(|p| p.name == name) {
+            return Err(ApiError::invalid(
+                key,
+                format!("no prompt named {name:?} has been uploaded (Admin → Prompts)"),
+            ));
+        }
+    }
     crate::routing_settings::save(state.store(), &config).await?;
     Ok(axum::Json(config).into_response())
 }

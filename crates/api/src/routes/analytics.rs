@@ -308,6 +308,7 @@ mod tests {
             recording: None,
             rating: None,
             notes: None,
+            transcript: None,
             contact_id: None,
             company_id: None,
             lead_id: None,

@@ -1,7 +1,7 @@
 //! The call log: list with filters, one call, rating and notes, recordings, and reporting a
 //! finished call from another system (with call tracking from its To / Diversion values).
 
-use crate::auth::{Principal, Supervisor};
+use crate::auth::{Principal, Supervisor, Via};
 use crate::error::{ApiError, ApiResult};
 use crate::json::{IdPath, JsonBody, QueryParams};
 use crate::routes::{double_option, Listed, PageQuery};
@@ -140,6 +140,9 @@ struct CallPatchIn {
     rating: Option<Option<u8>>,
     #[serde(default, deserialize_with = "double_option")]
     notes: Option<Option<String>>,
+    /// From a speech-to-text integration: supervisors, admins and API keys only.
+    #[serde(default, deserialize_with = "double_option")]
+    transcript: Option<Option<String>>,
 }
 
 async fn update_call(
@@ -149,10 +152,22 @@ async fn update_call(
     JsonBody(input): JsonBody<CallPatchIn>,
 ) -> ApiResult<Response> {
     visible_call(&state, &principal, CallId(id)).await?;
+    // Agents rate their calls and write notes; what was said comes from the transcription
+    // service (an API key) or is corrected by a supervisor, never rewritten by the agent.
+    if input.transcript.is_some()
+        && !principal.role.allows(Role::Supervisor)
+        && !matches!(principal.via, Via::ApiKey(_))
+    {
+        return Err(ApiError::forbidden(
+            "the transcript is set by supervisors, admins or an API key",
+        )
+        .field("transcript"));
+    }
     let patch = CallPatch {
         rating: input.rating,
         notes: input.notes,
         recording: None,
+        transcript: input.transcript,
     };
     let call = state.crm().update_call(CallId(id), patch).await?;
     state.reply(&principal, StatusCode::OK, &call).await

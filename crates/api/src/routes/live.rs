@@ -1,5 +1,6 @@
 //! `GET /api/v1/events`: the live event stream (Server-Sent Events) for screen pops and the
-//! supervisor board. Agents get only events about them; numbers are masked per role.
+//! supervisor board. Agents get only events about them; numbers are masked per role, by the
+//! rule in force when each event is sent.
 
 use crate::auth::Principal;
 use crate::error::ApiResult;
@@ -28,13 +29,10 @@ fn concerns(data: &serde_json::Value, agent: UserId) -> bool {
 
 async fn stream(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     principal.require(Role::Agent)?;
-    let rule = state
-        .masking()
-        .rule_for(state.store(), principal.role)
-        .await?;
-    let only_for = (!principal.role.allows(Role::Supervisor)).then(|| principal.user_id());
+    let role = principal.role;
+    let only_for = (!role.allows(Role::Supervisor)).then(|| principal.user_id());
     let events = BroadcastStream::new(state.crm().bus().subscribe()).filter_map(move |received| {
-        let rule = rule.clone();
+        let state = state.clone();
         async move {
             let event = match received {
                 Ok(event) => event,
@@ -51,6 +49,14 @@ async fn stream(State(state): State<AppState>, principal: Principal) -> ApiResul
                     _ => return None,
                 }
             }
+            // The rule is read per event (from the in-memory cache the masking setting updates),
+            // so a changed rule reaches streams that are already open. When it cannot be read,
+            // the event goes out fully masked rather than in clear.
+            let rule = state
+                .masking()
+                .rule_for(state.store(), role)
+                .await
+                .unwrap_or(Some(phone::MaskRule::Full));
             let mut value = serde_json::to_value(&*event).ok()?;
             if let Some(rule) = &rule {
                 crate::masking::mask_numbers(&mut value, rule);

@@ -6,6 +6,7 @@ mod bridge;
 mod calls;
 mod crm;
 mod live;
+pub(crate) mod prompts;
 mod session;
 mod sip;
 mod tasks;
@@ -31,6 +32,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(sip::routes())
         .merge(tasks::routes())
         .merge(trunks::routes())
+        .merge(prompts::routes())
         .merge(web::router())
 }
 

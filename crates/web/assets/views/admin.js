@@ -1,5 +1,6 @@
-// Admin settings: lines and sources (call tracking), users, bridge devices, webhooks, number
-// masking, lead exceptions, the dialed-number header order and API keys. Every form shows the
+// Admin settings: lines and sources (call tracking), users, routing and its prompts, bridge
+// devices, webhooks, number masking, lead exceptions, the dialed-number header order and API
+// keys. Every form shows the
 // API's error next to the field it names.
 
 import { api, byId, forget } from '../api.js';
@@ -7,7 +8,7 @@ import { h, mount, phoneLink, select, toast } from '../dom.js';
 import { field, listOf, submitting, valueOf } from '../forms.js';
 import { t, fmtDateTime, timeZones } from '../i18n.js';
 
-const TABS = ['lines', 'sources', 'users', 'routing', 'trunks', 'devices', 'webhooks', 'masking', 'exceptions', 'tracking', 'apikeys'];
+const TABS = ['lines', 'sources', 'users', 'routing', 'trunks', 'prompts', 'devices', 'webhooks', 'masking', 'exceptions', 'tracking', 'apikeys'];
 const ROLES = ['agent', 'supervisor', 'admin'];
 const EVENTS = ['call.started', 'call.ringing', 'call.answered', 'call.ended', 'lead.created'];
 const LEAD_RULES = ['all', 'incoming', 'outgoing', 'none'];
@@ -25,7 +26,7 @@ export async function render(root, { params }) {
   await TAB_VIEWS[tab](body);
 }
 
-const TAB_VIEWS = { lines, sources, users, routing, trunks, devices, webhooks, masking, exceptions, tracking, apikeys };
+const TAB_VIEWS = { lines, sources, users, routing, trunks, prompts, devices, webhooks, masking, exceptions, tracking, apikeys };
 
 /** Re-renders the current tab (after a create or delete). */
 function reload(body, view) {
@@ -383,6 +384,49 @@ async function exceptions(body) {
       h('td', null, phoneLink(p.e164, p.raw)),
       h('td', null, deleteButton(`/api/v1/lead-exceptions/${encodeURIComponent(p.e164)}`, again)))), 'exceptions')
       : h('p', { class: 'muted' }, t('admin.no_exceptions')));
+}
+
+// ---- prompts ----
+
+/** Seconds with one decimal, in the user's locale: "12.5 s". */
+function fmtSeconds(ms) {
+  return t('admin.seconds', { n: (Math.round(ms / 100) / 10).toLocaleString(document.documentElement.lang || undefined) });
+}
+
+async function prompts(body) {
+  const { items } = await api.get('/api/v1/prompts');
+  const again = reload(body, prompts);
+  const form = h('form', { class: 'panel stack', 'data-testid': 'prompt-form', novalidate: true },
+    h('h2', null, t('admin.new_prompt')),
+    h('div', { class: 'row2' },
+      field(t('admin.prompt_name'), h('input', { name: 'name', required: true, maxlength: 64, pattern: '[A-Za-z0-9][A-Za-z0-9_-]*', placeholder: 'welcome' }), t('admin.prompt_name_hint')),
+      field(t('admin.prompt_file'), h('input', { name: 'body', type: 'file', required: true, accept: 'audio/wav,.wav' }), t('admin.prompt_file_hint'))),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, t('admin.upload'))));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const done = await submitting(form, async () => {
+      const name = valueOf(form, 'name') || '';
+      const file = form.elements.namedItem('body').files[0];
+      // Browsers type .wav files differently (audio/x-wav, audio/wave, or nothing): the server
+      // checks the content, so it is always sent as audio/wav.
+      const saved = await api.upload(`/api/v1/prompts/${encodeURIComponent(name)}`, 'audio/wav', file);
+      toast(t('admin.prompt_saved', { name: saved.name }), 'ok');
+      return saved;
+    });
+    if (done) setTimeout(again);
+  });
+  mount(body,
+    form,
+    items.length ? table([t('admin.name'), t('admin.prompt_length'), t('admin.prompt_rate'), t('admin.prompt_size'), t('admin.prompt_listen'), ''],
+      items.map((p) => h('tr', { dataset: { prompt: p.name } },
+        h('td', null, h('code', null, p.name)),
+        h('td', null, fmtSeconds(p.duration_ms)),
+        h('td', null, `${p.sample_rate.toLocaleString(document.documentElement.lang || undefined)} Hz`),
+        h('td', null, `${Math.max(1, Math.round(p.size_bytes / 1024))} KiB`),
+        h('td', null, h('audio', { controls: true, preload: 'none', src: `/api/v1/prompts/${encodeURIComponent(p.name)}/audio`, 'aria-label': t('admin.prompt_listen_to', { name: p.name }) })),
+        h('td', null, deleteButton(`/api/v1/prompts/${encodeURIComponent(p.name)}`, again, t('admin.confirm_delete'))))), 'prompts')
+      : h('p', { class: 'muted' }, t('admin.no_prompts')),
+    h('p', { class: 'muted small' }, t('admin.prompts_hint')));
 }
 
 // ---- tracking ----

@@ -1,5 +1,5 @@
 // The call log: filters kept in the address (so a filtered view can be bookmarked or shared),
-// saved filters in localStorage, paging, the recording player and the rating.
+// saved filters in localStorage, paging, the recording player, the rating and the transcript.
 
 import { api, byId, nameOf } from '../api.js';
 import { h, mount, phoneLink, select, maskLike, toast } from '../dom.js';
@@ -201,8 +201,16 @@ function callRow(c, name, { supervisor, users, lines, sources }) {
     supervisor ? h('td', null, agent ? agent.name : '') : null,
     h('td', null, h('span', { class: `status ${c.status}` }, t(`status.${c.status}`)), c.queue ? h('div', { class: 'small muted' }, c.queue) : null),
     h('td', { class: 'num' }, c.duration_s ? fmtDuration(c.duration_s) : ''),
-    h('td', null, ratingStars(c.rating)),
+    h('td', null, ratingStars(c.rating), transcript(c)),
     player);
+}
+
+/** The call's transcript (from a speech-to-text integration), folded: it can be long. */
+function transcript(c) {
+  if (!c.transcript) return null;
+  return h('details', { class: 'transcript small', 'data-testid': 'transcript' },
+    h('summary', null, t('calls.transcript')),
+    h('p', { class: 'note' }, c.transcript));
 }
 
 /** The checked recordings as one zip, fetched one after another (each can be large). */
