@@ -32,11 +32,11 @@ cargo build --release -p ringbase --quiet --manifest-path "$ROOT/Cargo.toml"
 rm -rf "$DATA"; mkdir -p "$DATA"
 WORK=$(mktemp -d)
 "$BIN" --data-dir "$DATA" serve --http "$HTTP" --sip "$SIP" --sip-digest-algorithms MD5 \
-  --sip-trunk "name=bench,host=127.0.0.1:15099,allow=127.0.0.1" >"$WORK/server.log" 2>&1 &
+  --sip-trunk "name=bench,host=127.0.0.1:15099,allow=127.0.0.1" >"$DATA/server.log" 2>&1 &
 SERVER=$!
 UASPID=
 trap 'kill $SERVER $UASPID 2>/dev/null; rm -rf "$WORK"' EXIT
-sleep 2
+for _ in $(seq 50); do curl -s -o /dev/null "http://$HTTP/" && break; sleep 0.2; done
 KEY=$("$BIN" --data-dir "$DATA" apikey create --role admin)
 
 say "seeding $AGENTS agents with SIP passwords and the routing settings"
@@ -100,3 +100,8 @@ placed=0; for r in "${RATES[@]}"; do placed=$((placed + r * 10)); done
 last=-1; n=$(calls_logged)
 for _ in $(seq 60); do [ "$n" = "$last" ] && break; last=$n; sleep 5; n=$(calls_logged); done
 echo "calls placed by SIPp: $placed; call records written: $n"
+sip_load() { curl -s -H "Authorization: Bearer $KEY" "http://$HTTP/api/v1/sip/load"; }
+echo "SIP load when the records stopped moving: $(sip_load)"
+sleep 35  # Timer J/K/I hold finished transactions for up to 32 s
+echo "SIP load 35 s later: $(sip_load); server RSS $(awk '/VmRSS/ {print $2}' /proc/$SERVER/status) kB"
+grep -E "ERROR|WARN" "$DATA/server.log" | cut -c1-300 | sort | uniq -c | sort -rn | head -5 || true

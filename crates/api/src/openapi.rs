@@ -54,6 +54,7 @@ pub const OPERATIONS: &[Operation] = &[
     op!("patch", "/api/v1/users/{id}", "Change an employee (own work state: any role)", AGENT, r#"{"work_state":"paused","pause_reason":"lunch"}"#),
     op!("put", "/api/v1/users/{id}/password", "Set a web password (own, or admin)", AGENT, r#"{"password":"new-secret-pass"}"#),
     op!("put", "/api/v1/users/{id}/sip-password", "Set a user's SIP password for his phones (stored as digest H(A1) only); answers the SIP user name and realm", ADMIN, r#"{"password":"phone-secret-1"}"#),
+    op!("get", "/api/v1/sip/load", "What the SIP service holds now: calls, legs, transactions, timers, TCP connections", SUPERVISOR),
     op!("get", "/api/v1/registrations", "Registered phones: user, contact, source address, transport, User-Agent, expires", SUPERVISOR),
     op!("get", "/api/v1/lookup", "Who is calling: ?number=RAW", AGENT),
     op!("get", "/api/v1/contacts", "List contacts: ?q=&company_id=&responsible_id=&phone=&limit=&offset=", AGENT),

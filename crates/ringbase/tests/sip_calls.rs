@@ -211,6 +211,25 @@ async fn trunk_calls_reach_agents_and_every_call_is_logged_once() {
     ));
     tokio::time::sleep(Duration::from_millis(1000)).await;
     server.calls(4).await;
+
+    // (g) Every call has ended: the service holds no call or leg any more (timers and
+    // transactions may linger for their RFC 3261 wait states, up to 32 s).
+    let mut load = Value::Null;
+    for _ in 0..50 {
+        load = server
+            .call(reqwest::Method::GET, "/api/v1/sip/load", None)
+            .await;
+        if load["calls"] == 0 && load["legs"] == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(load["calls"], 0, "{load}");
+    assert_eq!(load["legs"], 0, "{load}");
+    assert!(
+        load["transactions"].is_u64() && load["timers"].is_u64(),
+        "{load}"
+    );
 }
 
 fn unix_micros() -> u64 {

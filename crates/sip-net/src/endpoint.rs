@@ -5,7 +5,7 @@
 use crate::call_log::CallLogWriter;
 use crate::calls::{self, CallDirectory, CallServices};
 use crate::registrar::{self, RegisterStep, RegistrarService, UserLookup};
-use crate::registry::{OriginateFailure, OriginateRequest, Registry};
+use crate::registry::{OriginateFailure, OriginateRequest, Registry, SipLoad};
 use crate::transport::Sockets;
 use crate::trunks::{Trunk, TrunkConfig, TrunkStatus, Trunks};
 use crate::{SipConfig, TagSource};
@@ -319,6 +319,7 @@ impl Endpoint {
             }
             self.drain(now);
             self.publish_trunk_status();
+            self.publish_load();
         }
         tracing::debug!(
             transactions = self.layer.len(),
@@ -540,6 +541,17 @@ impl Endpoint {
 
     /// Copies each registration's status to the shared [`Trunks`], and forgets finished
     /// unregistrations.
+    fn publish_load(&self) {
+        let calls = self.calls.as_ref();
+        self.registry.set_load(SipLoad {
+            calls: calls.map_or(0, |c| c.b2bua.active_calls()),
+            legs: calls.map_or(0, |c| c.b2bua.active_legs()),
+            transactions: self.layer.len(),
+            timers: calls.map_or(0, |c| c.b2bua.pending_timers()),
+            connections: self.sockets.connection_count(),
+        });
+    }
+
     fn publish_trunk_status(&mut self) {
         let Some(calls) = self.calls.as_mut() else {
             return;

@@ -46,7 +46,7 @@ mod transport;
 pub use calls::CallServices;
 pub use framing::{Frame, StreamFramer};
 pub use registrar::{hash_credentials, AuthConfig, RegistrarService};
-pub use registry::{OriginateFailure, RegistrationInfo, Registry};
+pub use registry::{OriginateFailure, RegistrationInfo, Registry, SipLoad};
 pub use sip_b2bua::{OriginateError, SessionId};
 pub use sip_core::digest::DigestAlgorithm;
 pub use sip_core::registrar::RegistrarConfig;

@@ -9,6 +9,7 @@ use sip_core::registrar::{Aor, Binding, Registrar, RegistrarConfig};
 use sip_core::{Instant, TransportProtocol};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
@@ -122,6 +123,33 @@ pub struct Registry {
     realm: Arc<str>,
     /// The endpoint loop's click-to-call queue, set when a service with calls starts.
     originate: Arc<Mutex<Option<tokio::sync::mpsc::Sender<crate::endpoint::Input>>>>,
+    /// What the endpoint loop holds right now, published after each of its turns.
+    load: Arc<LoadCounters>,
+}
+
+/// How much the SIP service holds right now: what an operator (or a load test) watches to
+/// see that calls and transactions go back to zero once the traffic stops.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SipLoad {
+    /// Calls in progress (ringing, connected or ending).
+    pub calls: usize,
+    /// Their SIP legs (caller's and agents'/customers').
+    pub legs: usize,
+    /// Transactions in the transaction layer (including ones lingering in Timer J/K/I).
+    pub transactions: usize,
+    /// Call timers scheduled in the B2BUA.
+    pub timers: usize,
+    /// Open TCP connections.
+    pub connections: usize,
+}
+
+#[derive(Debug, Default)]
+struct LoadCounters {
+    calls: AtomicUsize,
+    legs: AtomicUsize,
+    transactions: AtomicUsize,
+    timers: AtomicUsize,
+    connections: AtomicUsize,
 }
 
 impl Registry {
@@ -135,7 +163,30 @@ impl Registry {
             clock: Clock::start(),
             realm: realm.into(),
             originate: Arc::new(Mutex::new(None)),
+            load: Arc::default(),
         }
+    }
+
+    /// What the SIP service holds right now (zero before it starts).
+    pub fn load(&self) -> SipLoad {
+        let l = &self.load;
+        SipLoad {
+            calls: l.calls.load(Ordering::Relaxed),
+            legs: l.legs.load(Ordering::Relaxed),
+            transactions: l.transactions.load(Ordering::Relaxed),
+            timers: l.timers.load(Ordering::Relaxed),
+            connections: l.connections.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Published by the endpoint loop after each turn.
+    pub(crate) fn set_load(&self, load: SipLoad) {
+        let l = &self.load;
+        l.calls.store(load.calls, Ordering::Relaxed);
+        l.legs.store(load.legs, Ordering::Relaxed);
+        l.transactions.store(load.transactions, Ordering::Relaxed);
+        l.timers.store(load.timers, Ordering::Relaxed);
+        l.connections.store(load.connections, Ordering::Relaxed);
     }
 
     /// Click-to-call: rings `user`'s registered phones and, when one picks up, calls the

@@ -72,7 +72,9 @@ struct Connection {
 /// Every socket of the service, and the tasks reading them.
 #[derive(Debug)]
 pub(crate) struct Sockets {
-    udp: Vec<Arc<UdpSocket>>,
+    /// UDP sockets with their local addresses (read once: `send` picks by family for every
+    /// message, and asking the kernel each time was a system call per datagram).
+    udp: Vec<(Arc<UdpSocket>, SocketAddr)>,
     tcp_local: Vec<SocketAddr>,
     connections: HashMap<SocketAddr, Connection>,
     tasks: Vec<JoinHandle<()>>,
@@ -104,7 +106,8 @@ pub(crate) async fn bind_all(
         sockets
             .tasks
             .push(tokio::spawn(accept_tcp(tcp, input.clone())));
-        sockets.udp.push(udp);
+        let local = udp.local_addr()?;
+        sockets.udp.push((udp, local));
     }
     Ok(sockets)
 }
@@ -128,10 +131,8 @@ async fn bind_pair(addr: SocketAddr) -> io::Result<(UdpSocket, TcpListener)> {
 impl Sockets {
     pub(crate) fn local_addrs(&self) -> Vec<(TransportProtocol, SocketAddr)> {
         let mut out = Vec::new();
-        for (udp, tcp) in self.udp.iter().zip(&self.tcp_local) {
-            if let Ok(a) = udp.local_addr() {
-                out.push((TransportProtocol::Udp, a));
-            }
+        for ((_, udp), tcp) in self.udp.iter().zip(&self.tcp_local) {
+            out.push((TransportProtocol::Udp, *udp));
             out.push((TransportProtocol::Tcp, *tcp));
         }
         out
@@ -168,8 +169,7 @@ impl Sockets {
     /// A socket that can reach `to`: one of the same family, else a dual-stack IPv6 socket
     /// (with the IPv4 address mapped).
     fn udp_for(&self, to: SocketAddr) -> Option<(&Arc<UdpSocket>, SocketAddr)> {
-        let family = |s: &Arc<UdpSocket>| s.local_addr().ok().map(|a| a.is_ipv4());
-        if let Some(s) = self.udp.iter().find(|s| family(s) == Some(to.is_ipv4())) {
+        if let Some((s, _)) = self.udp.iter().find(|(_, a)| a.is_ipv4() == to.is_ipv4()) {
             return Some((s, to));
         }
         let IpAddr::V4(v4) = to.ip() else {
@@ -178,8 +178,8 @@ impl Sockets {
         let mapped = SocketAddr::new(IpAddr::V6(v4.to_ipv6_mapped()), to.port());
         self.udp
             .iter()
-            .find(|s| family(s) == Some(false))
-            .map(|s| (s, mapped))
+            .find(|(_, a)| a.is_ipv6())
+            .map(|(s, _)| (s, mapped))
     }
 
     fn send_tcp(&mut self, to: SocketAddr, payload: Bytes) {

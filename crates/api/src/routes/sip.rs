@@ -24,6 +24,7 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/users/{id}/sip-password", put(set_sip_password))
         .route("/api/v1/registrations", get(list_registrations))
+        .route("/api/v1/sip/load", get(sip_load))
         .route("/api/v1/calls/originate", post(originate))
 }
 
@@ -186,6 +187,18 @@ struct UserRef {
 #[derive(Serialize)]
 struct Registrations {
     items: Vec<RegistrationOut>,
+}
+
+/// What the SIP service holds right now: calls, legs, transactions, timers, TCP
+/// connections. After traffic stops they go back to zero (transactions within Timer J/K/I,
+/// at most 32 s).
+async fn sip_load(
+    State(state): State<AppState>,
+    Supervisor(principal): Supervisor,
+) -> ApiResult<Response> {
+    state
+        .reply(&principal, StatusCode::OK, &state.sip().load())
+        .await
 }
 
 async fn list_registrations(
