@@ -282,6 +282,7 @@ impl Media {
         self.kind.eq_ignore_ascii_case(&other.kind)
             && self.proto.eq_ignore_ascii_case(&other.proto)
             && !secure(&self.proto)
+            && self.port != 0
             && other.port != 0
     }
 
@@ -303,16 +304,20 @@ impl Media {
                 .find(|f| f.parse::<u8>().ok() == Some(number))
                 .map(String::as_str);
         }
+        // A dynamic number means what each side's rtpmap says. Without a media relay to
+        // renumber packets, each side will send with the numbers of its own offer (they are
+        // in the answer it gets), so the codec only works if both chose the same number.
         let ours = self.rtpmap(format)?;
         other
             .formats
             .iter()
             .find(|f| {
-                other.rtpmap(f).is_some_and(|theirs| {
-                    theirs.encoding.eq_ignore_ascii_case(&ours.encoding)
-                        && theirs.clock_rate == ours.clock_rate
-                        && theirs.channels == ours.channels
-                })
+                f.as_str() == format
+                    && other.rtpmap(f).is_some_and(|theirs| {
+                        theirs.encoding.eq_ignore_ascii_case(&ours.encoding)
+                            && theirs.clock_rate == ours.clock_rate
+                            && theirs.channels == ours.channels
+                    })
             })
             .map(String::as_str)
     }
@@ -517,6 +522,8 @@ a=ptime:30\r\n";
 
     #[test]
     fn the_callers_answer_has_the_phones_address_and_the_common_codecs_under_its_numbers() {
+        // DTMF is 101 for the caller and 96 for the phone: without a relay to renumber it,
+        // it is left out (RFC 3264: each side sends with the numbers of its own offer).
         let sdp = answer(CALLER, PHONE).unwrap();
         assert_eq!(
             sdp,
@@ -525,11 +532,9 @@ o=bob 2000 7 IN IP4 192.0.2.22\r\n\
 s=-\r\n\
 c=IN IP4 192.0.2.22\r\n\
 t=0 0\r\n\
-m=audio 40000 RTP/AVP 0 101\r\n\
+m=audio 40000 RTP/AVP 0\r\n\
 c=IN IP4 192.0.2.22\r\n\
 a=rtpmap:0 PCMU/8000\r\n\
-a=rtpmap:101 telephone-event/8000\r\n\
-a=fmtp:101 0-15\r\n\
 a=ptime:30\r\n\
 a=sendrecv\r\n"
         );
@@ -545,26 +550,40 @@ o=carrier 1000 1 IN IP4 198.51.100.1\r\n\
 s=call\r\n\
 c=IN IP4 198.51.100.1\r\n\
 t=0 0\r\n\
-m=audio 30000 RTP/AVP 0 96\r\n\
+m=audio 30000 RTP/AVP 0\r\n\
 c=IN IP4 198.51.100.1\r\n\
 a=rtpmap:0 PCMU/8000\r\n\
-a=rtpmap:96 telephone-event/8000\r\n\
-a=fmtp:96 0-16\r\n\
 a=ptime:20\r\n\
 a=sendrecv\r\n"
         );
     }
 
     #[test]
-    fn dynamic_codecs_match_by_name_rate_and_channels_not_by_number() {
-        let a = "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 1000 RTP/AVP 97 98\r\n\
+    fn dynamic_codecs_match_by_number_name_rate_and_channels() {
+        // Same number, same codec: common.
+        let a = "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 1000 RTP/AVP 0 97 98\r\n\
 a=rtpmap:97 OPUS/48000/2\r\na=rtpmap:98 speex/16000\r\n";
-        let b = "v=0\r\nc=IN IP4 10.0.0.2\r\nm=audio 2000 RTP/AVP 97 120\r\n\
-a=rtpmap:97 speex/8000\r\na=rtpmap:120 opus/48000/2\r\n";
+        let b = "v=0\r\nc=IN IP4 10.0.0.2\r\nm=audio 2000 RTP/AVP 0 97 120\r\n\
+a=rtpmap:97 opus/48000/2\r\na=rtpmap:120 speex/16000\r\n";
         let sdp = answer(a, b).unwrap();
-        assert!(sdp.contains("m=audio 2000 RTP/AVP 97\r\n"), "{sdp}");
+        assert!(sdp.contains("m=audio 2000 RTP/AVP 0 97\r\n"), "{sdp}");
         assert!(sdp.contains("a=rtpmap:97 OPUS/48000/2\r\n"), "{sdp}");
+        // speex is 98 on one side and 120 on the other: each would send a number the other
+        // does not expect, so it is left out.
         assert!(!sdp.contains("speex"), "{sdp}");
+        // Same number, other codec: not common either.
+        let c = "v=0\r\nc=IN IP4 10.0.0.3\r\nm=audio 3000 RTP/AVP 0 97\r\n\
+a=rtpmap:97 speex/8000\r\n";
+        let sdp = answer(a, c).unwrap();
+        assert!(sdp.contains("m=audio 3000 RTP/AVP 0\r\n"), "{sdp}");
+    }
+
+    #[test]
+    fn an_m_line_the_offer_disabled_stays_disabled() {
+        let a = "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\nm=video 0 RTP/AVP 31\r\n";
+        let b = "v=0\r\nc=IN IP4 10.0.0.2\r\nm=audio 6000 RTP/AVP 0\r\nm=video 6002 RTP/AVP 31\r\n";
+        let sdp = answer(a, b).unwrap();
+        assert!(sdp.contains("m=video 0 RTP/AVP 31\r\n"), "{sdp}");
     }
 
     #[test]

@@ -52,17 +52,18 @@ a=rtpmap:101 telephone-event/8000\r\n\
 a=fmtp:101 0-16\r\n\
 a=sendrecv\r\n";
 
-/// Ben's desk phone offers PCMU, Opus and DTMF (on another payload number).
+/// Ben's desk phone offers PCMU, Opus and DTMF (on the carrier's number: with another number
+/// DTMF could not be kept without a relay, see `sdp`).
 const BEN_SDP: &str = "v=0\r\n\
 o=ben 2000 7 IN IP4 192.0.2.22\r\n\
 s=-\r\n\
 c=IN IP4 192.0.2.22\r\n\
 t=0 0\r\n\
-m=audio 40000 RTP/AVP 0 111 96\r\n\
+m=audio 40000 RTP/AVP 0 111 101\r\n\
 a=rtpmap:0 PCMU/8000\r\n\
 a=rtpmap:111 opus/48000/2\r\n\
-a=rtpmap:96 telephone-event/8000\r\n\
-a=fmtp:96 0-15\r\n";
+a=rtpmap:101 telephone-event/8000\r\n\
+a=fmtp:101 0-15\r\n";
 
 /// A phone that speaks only G.729.
 const G729_SDP: &str = "v=0\r\n\
@@ -139,13 +140,13 @@ a=rtpmap:101 telephone-event/8000\r\n\
 a=fmtp:101 0-15\r\n\
 a=sendrecv\r\n"
     );
-    // Ben's media goes to the carrier: PCMU and DTMF under his phone's numbers.
+    // Ben's media goes to the carrier: PCMU and DTMF, in the order of his offer.
     let to_ben = body_of(&sim.first_to(ben, "SIP/2.0 200"));
     assert!(
-        to_ben.contains("m=audio 30000 RTP/AVP 0 96\r\nc=IN IP4 198.51.100.1\r\n"),
+        to_ben.contains("m=audio 30000 RTP/AVP 0 101\r\nc=IN IP4 198.51.100.1\r\n"),
         "{to_ben}"
     );
-    assert!(to_ben.contains("a=fmtp:96 0-16\r\n"), "{to_ben}");
+    assert!(to_ben.contains("a=fmtp:101 0-16\r\n"), "{to_ben}");
     let answered: Vec<_> = sim.pbx.answered.iter().map(|(_, a)| *a).collect();
     assert_eq!(answered, [Some(AgentId(102))]);
     assert!(sim.pbx.records.is_empty(), "no record while the call lasts");

@@ -61,8 +61,17 @@ impl CallLogWriter {
 
 async fn run(crm: Arc<crm::Crm>, mut rx: mpsc::UnboundedReceiver<CallReport>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    // Since when the database has been failing while the service stops: one patience for
+    // the whole queue, not one per batch.
+    let mut failing_at_shutdown: Option<tokio::time::Instant> = None;
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        write(&crm, std::mem::take(&mut batch), &rx).await;
+        write(
+            &crm,
+            std::mem::take(&mut batch),
+            &rx,
+            &mut failing_at_shutdown,
+        )
+        .await;
     }
 }
 
@@ -71,9 +80,9 @@ async fn write(
     crm: &crm::Crm,
     mut pending: Vec<CallReport>,
     rx: &mpsc::UnboundedReceiver<CallReport>,
+    failing_since_close: &mut Option<tokio::time::Instant>,
 ) {
     let mut backoff = FIRST_BACKOFF;
-    let mut failing_since_close: Option<tokio::time::Instant> = None;
     loop {
         let results = crm.log_calls(pending.clone()).await;
         let mut retry = Vec::new();

@@ -88,7 +88,13 @@ pub(crate) enum Input {
         generation: u64,
         trunks: Vec<Result<Trunk, (TrunkConfig, String)>>,
     },
+    /// A host name of settings generation `generation` did not resolve: try again.
+    ResolveTrunksAgain { generation: u64 },
 }
+
+/// How long after a failed host-name lookup the trunks are resolved again (a DNS server
+/// still starting at boot, a short outage).
+const RESOLVE_AGAIN_AFTER: Duration = Duration::from_secs(30);
 
 /// The B2BUA and what it needs, when the service handles calls.
 struct CallState {
@@ -106,6 +112,8 @@ struct CallState {
     published: HashMap<String, sip_core::registration::RegistrationStatus>,
     /// Counts trunk settings changes, so a slow resolution of old settings is dropped.
     trunk_generation: u64,
+    /// The trunk settings last given, resolved again while one of their names fails.
+    trunk_configs: Vec<TrunkConfig>,
     /// What calls and registrations advertise in Via and Contact.
     advertised: SocketAddr,
     /// Caller cards of calls in progress, for the screen pop of each agent rung.
@@ -193,6 +201,7 @@ impl Endpoint {
                     leaving: Vec::new(),
                     published: HashMap::new(),
                     trunk_generation: 0,
+                    trunk_configs: Vec::new(),
                     advertised,
                     cards: HashMap::new(),
                     call_ids: HashMap::new(),
@@ -417,6 +426,14 @@ impl Endpoint {
                     self.use_trunks(now, trunks);
                 }
             }
+            Input::ResolveTrunksAgain { generation } => {
+                if let Some(calls) = self.calls.as_ref() {
+                    if calls.trunk_generation == generation {
+                        let configs = calls.trunk_configs.clone();
+                        self.replace_trunks(now, configs);
+                    }
+                }
+            }
         }
     }
 
@@ -427,6 +444,7 @@ impl Endpoint {
             return;
         };
         calls.trunk_generation += 1;
+        calls.trunk_configs.clone_from(&configs);
         let generation = calls.trunk_generation;
         let literal: Option<Vec<_>> = configs.iter().map(Trunk::from_literal).collect();
         match literal {
@@ -460,10 +478,19 @@ impl Endpoint {
             |at: Instant| chrono::DateTime::<chrono::Utc>::from(self.registry.clock().wall(at));
         let mut trunks = Vec::new();
         let mut names = Vec::new();
+        let mut unresolved = false;
         for r in resolved {
             match r {
                 Ok(trunk) => trunks.push(trunk),
                 Err((config, reason)) => {
+                    unresolved = true;
+                    // A trunk in use whose name fails to resolve this time stays as it
+                    // was (with its registration) until a lookup succeeds again.
+                    if let Some(current) = calls.trunks.iter().find(|t| t.config == config) {
+                        tracing::warn!(trunk = %config.name, %reason, "host name not resolved; the trunk stays as it was");
+                        trunks.push(current.clone());
+                        continue;
+                    }
                     tracing::warn!(trunk = %config.name, %reason, "trunk not usable");
                     calls.trunk_status.set_status(
                         &config.name,
@@ -504,9 +531,19 @@ impl Endpoint {
                 w.instance.clone_from(&client.config().instance);
                 &w == client.config()
             });
+            // Same binding (address of record, Contact, registrar), other details (expiry,
+            // password): the new client's REGISTER replaces the binding, so no Expires: 0
+            // is sent — arriving after the new REGISTER it would remove the new binding
+            // (RFC 3261 §10.3: the contact, not the Call-ID, names a binding).
+            let same_binding = wanted.get(&name).is_some_and(|w| {
+                let old = client.config();
+                w.aor == old.aor && w.contact == old.contact && w.destination == old.destination
+            });
             if unchanged {
                 wanted.remove(&name);
                 calls.registrations.insert(name, client);
+            } else if same_binding {
+                tracing::info!(trunk = %name, "trunk registration renewed with new settings");
             } else {
                 tracing::info!(trunk = %name, "trunk registration ends");
                 client.unregister(now, &mut self.layer);
@@ -520,6 +557,14 @@ impl Endpoint {
             let mut client = RegistrationClient::new(config, now);
             client.handle_timeout(now, &mut self.layer);
             calls.registrations.insert(name, client);
+        }
+        if unresolved {
+            let input = self.input.clone();
+            let generation = calls.trunk_generation;
+            tokio::spawn(async move {
+                tokio::time::sleep(RESOLVE_AGAIN_AFTER).await;
+                let _ = input.send(Input::ResolveTrunksAgain { generation }).await;
+            });
         }
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         calls.trunk_status.retain(&names);

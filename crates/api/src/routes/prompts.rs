@@ -201,7 +201,9 @@ pub async fn store_prompt(data_dir: &FsPath, name: &str, wav: &[u8]) -> ApiResul
     let (sample_rate, duration_ms) =
         inspect(wav).map_err(|message| ApiError::invalid("body", message))?;
     let dir = data_dir.join(DIR);
-    let tmp = dir.join(format!(".{name}.wav.part"));
+    // A temp name of its own per upload: two uploads of one name at once must not write
+    // into the same file (the last rename wins, whole).
+    let tmp = dir.join(format!(".{name}.{:016x}.wav.part", rand::random::<u64>()));
     let write = async {
         tokio::fs::create_dir_all(&dir).await?;
         tokio::fs::write(&tmp, wav).await?;
