@@ -3,6 +3,8 @@
 #
 #   scripts/bench-sip-calls.sh [AGENTS] [RATE...]     default 200 agents; 100 200 500 1000 1500 2000
 #   PERF_OUT=perf.data scripts/bench-sip-calls.sh ...   also records a CPU profile of the server
+#   HOLD_CALLS=5000 scripts/bench-sip-calls.sh ...     first holds that many calls up at once
+#                                                       (20 s each): memory per active call
 #
 # Starts `ringbase serve` (release) on loopback with a scratch SQLite store under
 # target/bench-sip-calls, a trunk that allows 127.0.0.1, AGENTS users with SIP passwords, and
@@ -70,6 +72,23 @@ calls_logged() {
   python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from calls').fetchone()[0])" "$DATA/ringbase.db"
 }
 sleep 1.5  # routing settings are picked up within a second
+rss() { awk '/VmRSS/ {print $2}' "/proc/$SERVER/status"; }
+sip_load() { curl -s -H "Authorization: Bearer $KEY" "http://$HTTP/api/v1/sip/load"; }
+if [ -n "${HOLD_CALLS:-}" ]; then  # memory per active call: HOLD_CALLS calls held 20 s at once
+  sipp -sf "$UAS" -i 127.0.0.1 -p "$PHONES" -mp 17000 -nostdin >/dev/null 2>&1 &
+  UASPID=$!
+  sleep 0.5
+  before=$(rss)
+  (cd "$WORK" && timeout 120 sipp "$SIP" -sf "$UAC" -inf "$WORK/calls.csv" -i 127.0.0.1 -p 19999 -mp 16000 \
+     -r 500 -m "$HOLD_CALLS" -d 20000 -nostdin -timeout 60s >/dev/null 2>&1) &
+  HOLDPID=$!
+  sleep $((HOLD_CALLS / 500 + 3))
+  peak=$(rss); load=$(sip_load)
+  wait $HOLDPID || true
+  kill "$UASPID" 2>/dev/null; UASPID=; sleep 2
+  echo "hold: RSS before ${before} kB, with the calls up ${peak} kB (load ${load}), after $(rss) kB; load now $(sip_load)"
+  python3 -c "import json,sys; l=json.loads(sys.argv[3]); print(f'hold: {(int(sys.argv[2])-int(sys.argv[1]))/max(l[\"calls\"],1):.2f} kB per active call ({l[\"calls\"]} calls, {l[\"legs\"]} legs)')" "$before" "$peak" "$load"
+fi
 PERFPID=
 if [ -n "${PERF_OUT:-}" ]; then  # a CPU profile of the server over the whole ramp
   perf record -e cpu-clock -F 999 --call-graph "${PERF_CALLGRAPH:-fp}" -p "$SERVER" -o "$PERF_OUT" >/dev/null 2>&1 &
@@ -81,6 +100,7 @@ for r in "${RATES[@]}"; do
   sleep 0.5
   port=$((20000 + RANDOM % 20000))
   m=$((r * 10))
+  cpu_before=$(awk '{print $14 + $15}' "/proc/$SERVER/stat")
   (cd "$WORK" && timeout 120 sipp "$SIP" -sf "$UAC" -inf "$WORK/calls.csv" -i 127.0.0.1 -p $port -mp 16000 \
      -r "$r" -m "$m" -nostdin -timeout 60s -trace_stat -stf "$WORK/stat_$r.csv" -fd 1 >"$WORK/uac_$r.log" 2>&1) || true
   python3 - "$WORK/stat_$r.csv" "$r" <<'PY'
@@ -91,6 +111,8 @@ g = lambda k: last[h.index(k)]
 print(f"rate {sys.argv[2]:>5}: ok {g('SuccessfulCall(C)'):>6} failed {g('FailedCall(C)'):>5} retrans {g('Retransmissions(C)'):>5} "
       f"avg-rate {float(g('CallRate(C)')):.0f}/s", flush=True)
 PY
+  cpu_after=$(awk '{print $14 + $15}' "/proc/$SERVER/stat")
+  echo "            server CPU $(( (cpu_after - cpu_before) * 10000 / m )) µs per call (user + system, clock ticks of 10 ms)"
   kill "$UASPID" 2>/dev/null; UASPID=; sleep 4.5
   echo "            server RSS $(awk '/VmRSS/ {print $2}' /proc/$SERVER/status) kB, call records so far $(calls_logged)"
 done
@@ -100,8 +122,7 @@ placed=0; for r in "${RATES[@]}"; do placed=$((placed + r * 10)); done
 last=-1; n=$(calls_logged)
 for _ in $(seq 60); do [ "$n" = "$last" ] && break; last=$n; sleep 5; n=$(calls_logged); done
 echo "calls placed by SIPp: $placed; call records written: $n"
-sip_load() { curl -s -H "Authorization: Bearer $KEY" "http://$HTTP/api/v1/sip/load"; }
 echo "SIP load when the records stopped moving: $(sip_load)"
 sleep 35  # Timer J/K/I hold finished transactions for up to 32 s
-echo "SIP load 35 s later: $(sip_load); server RSS $(awk '/VmRSS/ {print $2}' /proc/$SERVER/status) kB"
+echo "SIP load 35 s later: $(sip_load); server RSS $(rss) kB; call records now $(calls_logged)"
 grep -E "ERROR|WARN" "$DATA/server.log" | cut -c1-300 | sort | uniq -c | sort -rn | head -5 || true
