@@ -77,13 +77,20 @@ async fn trunk_calls_reach_agents_and_every_call_is_logged_once() {
     assert!(events.status().is_success());
     let ringing = tokio::spawn(async move {
         let mut text = String::new();
+        // The first `call.ringing` (the screen pop) and the first `call.answered` after it
+        // (the talk timer, the board's "talking").
+        let data_of = |text: &str, event: &str| -> Option<Value> {
+            let at = text.find(&format!("event: {event}"))?;
+            let data = text[at..].lines().find_map(|l| l.strip_prefix("data:"))?;
+            serde_json::from_str::<Value>(data.trim()).ok()
+        };
         while let Ok(Some(chunk)) = events.chunk().await {
             text.push_str(&String::from_utf8_lossy(&chunk));
-            if let Some(at) = text.find("event: call.ringing") {
-                let data = text[at..].lines().find_map(|l| l.strip_prefix("data:"));
-                if let Some(data) = data {
-                    return serde_json::from_str::<Value>(data.trim()).ok();
-                }
+            if let (Some(ringing), Some(answered)) = (
+                data_of(&text, "call.ringing"),
+                data_of(&text, "call.answered"),
+            ) {
+                return Some((ringing, answered));
             }
         }
         None
@@ -112,12 +119,22 @@ async fn trunk_calls_reach_agents_and_every_call_is_logged_once() {
     assert_eq!(c["origin"]["kind"], "sip");
     assert!(c["line_id"].is_i64(), "the line is tracked: {c:#}");
     // alice's screen popped while her phone rang.
-    let pop = tokio::time::timeout(Duration::from_secs(5), ringing)
+    let (pop, answered) = tokio::time::timeout(Duration::from_secs(5), ringing)
         .await
-        .expect("call.ringing within 5 s")
+        .expect("call.ringing and call.answered within 5 s")
         .unwrap()
-        .expect("a call.ringing event");
+        .expect("a call.ringing and a call.answered event");
     let pop = &pop["data"];
+    // When she picked up, her panel's timer and the supervisor's board heard of it.
+    let answered = &answered["data"];
+    assert_eq!(answered["agent_ids"], json!([alice]), "{answered:#}");
+    assert_eq!(answered["number"], CALLER, "{answered:#}");
+    assert_eq!(answered["card"]["number"], CALLER, "{answered:#}");
+    assert_eq!(answered["origin"], "sip");
+    assert_eq!(
+        answered["session"], pop["call"],
+        "the same call: {answered:#}"
+    );
     assert_eq!(pop["agent_ids"], json!([alice]), "{pop:#}");
     assert_eq!(pop["number"], CALLER);
     assert_eq!(pop["origin"], "sip");

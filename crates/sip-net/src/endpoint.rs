@@ -973,6 +973,22 @@ impl Endpoint {
             }
             Output::CallAnswered { session, agent } => {
                 tracing::debug!(%session, agent = ?agent.map(|a| a.0), "call answered");
+                // The agent's panel starts its talk timer, the supervisor's board shows him
+                // talking. (`session`, not `call`: consumers read `call` as a call record.)
+                if let Some(agent) = agent {
+                    let card = calls.cards.get(&session);
+                    calls.crm.bus().publish(events::Event::new(
+                        domain::EventKind::CallAnswered,
+                        chrono::Utc::now(),
+                        serde_json::json!({
+                            "agent_ids": [agent.0],
+                            "number": card.map(|c| &c.number),
+                            "card": card.map(|c| &**c),
+                            "session": session.to_string(),
+                            "origin": "sip",
+                        }),
+                    ));
+                }
             }
             Output::CallEnded(record) => {
                 calls.cards.remove(&record.session);

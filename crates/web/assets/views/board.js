@@ -16,7 +16,8 @@ const MISSED_DAYS = 7;
 
 function numberOf(data) {
   if (data.card) return { e164: data.card.number, raw: data.card.raw || data.card.number, name: cardName(data.card) };
-  if (data.call) {
+  // `call` is a call record on call.ended; the SIP server's call.ringing names its call by id.
+  if (data.call && typeof data.call === 'object') {
     const remote = data.call.direction === 'incoming' ? data.call.caller : data.call.called;
     return { e164: remote.e164, raw: remote.raw, name: null };
   }
@@ -34,7 +35,7 @@ function cardName(card) {
 function agentsOf(data) {
   if (Array.isArray(data.agent_ids)) return data.agent_ids;
   if (data.agent_id !== undefined && data.agent_id !== null) return [data.agent_id];
-  if (data.call && data.call.agent_id !== null && data.call.agent_id !== undefined) return [data.call.agent_id];
+  if (data.call && typeof data.call === 'object' && data.call.agent_id != null) return [data.call.agent_id];
   return [];
 }
 
