@@ -783,22 +783,7 @@ impl Endpoint {
         };
         if let Some(trunk) = calls.trunks.iter().find(|t| t.allows(source.addr)) {
             tracing::debug!(trunk = %trunk.config.name, %source, "inbound call");
-            let call_id = call_id_of(&request);
-            let session = calls.b2bua.accept_inbound(
-                now,
-                &mut self.layer,
-                IncomingInvite {
-                    key,
-                    request,
-                    source,
-                },
-            );
-            // A refused INVITE has ended already, but its record is still queued: the id is
-            // taken when the record is handled.
-            calls.call_ids.insert(session, call_id);
-            if let Some(at) = self.received_at {
-                calls.invite_received.insert(session, at);
-            }
+            self.accept_inbound(now, key, request, source);
             return;
         }
         if self.registry.has_binding_from(source.addr) {
@@ -823,17 +808,7 @@ impl Endpoint {
                 Ok(i) => {
                     let name = accounts[i].0.to_owned();
                     tracing::debug!(account = %name, %source, "inbound call with a trunk's credentials");
-                    let call_id = call_id_of(&request);
-                    let session = calls.b2bua.accept_inbound(
-                        now,
-                        &mut self.layer,
-                        IncomingInvite {
-                            key,
-                            request,
-                            source,
-                        },
-                    );
-                    calls.call_ids.insert(session, call_id);
+                    self.accept_inbound(now, key, request, source);
                 }
                 Err(response) => self.respond(now, &key, response),
             }
@@ -842,6 +817,35 @@ impl Endpoint {
         tracing::info!(%source, "INVITE from an unknown address refused");
         let response = request.make_response(StatusCode::FORBIDDEN, Some(&self.tags.next()));
         self.respond(now, &key, response);
+    }
+
+    /// An INVITE from a trunk (by address or by its account) becomes an inbound call.
+    fn accept_inbound(
+        &mut self,
+        now: Instant,
+        key: TransactionKey,
+        request: Request,
+        source: Peer,
+    ) {
+        let Some(calls) = self.calls.as_mut() else {
+            return;
+        };
+        let call_id = call_id_of(&request);
+        let session = calls.b2bua.accept_inbound(
+            now,
+            &mut self.layer,
+            IncomingInvite {
+                key,
+                request,
+                source,
+            },
+        );
+        // A refused INVITE has ended already, but its record is still queued: the id is
+        // taken when the record is handled.
+        calls.call_ids.insert(session, call_id);
+        if let Some(at) = self.received_at {
+            calls.invite_received.insert(session, at);
+        }
     }
 
     fn accept_outbound(
