@@ -142,6 +142,10 @@ pub struct RegistrationClient {
     failures: u32,
     /// Unregistering: the REGISTER in flight (if any) has `Expires: 0`.
     leaving: bool,
+    /// Until when the registrar holds our binding, as last granted. A refresh that fails
+    /// does not shorten it: the old binding stands until then, and unregistering must
+    /// still remove it.
+    bound_until: Option<Instant>,
 }
 
 impl RegistrationClient {
@@ -161,6 +165,7 @@ impl RegistrationClient {
             next_send: Some(now),
             failures: 0,
             leaving: false,
+            bound_until: None,
         }
     }
 
@@ -209,7 +214,9 @@ impl RegistrationClient {
             return;
         }
         self.leaving = true;
-        let bound = self.status.state == RegistrationState::Registered || self.in_flight.is_some();
+        let bound = self.status.state == RegistrationState::Registered
+            || self.in_flight.is_some()
+            || self.bound_until.is_some_and(|until| until > now);
         // A REGISTER in flight is abandoned: its answer no longer matters.
         self.in_flight = None;
         self.next_send = None;
@@ -360,6 +367,7 @@ impl RegistrationClient {
         self.set_state(now, RegistrationState::Registered);
         self.status.detail = format!("registered for {} s", granted.as_secs());
         self.status.expires_at = Some(now + granted);
+        self.bound_until = Some(now + granted);
         self.next_send = Some(now + refresh_after(granted, layer.config().timeout()));
     }
 

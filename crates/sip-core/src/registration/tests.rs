@@ -431,3 +431,22 @@ fn unregister_before_any_binding_sends_nothing() {
     assert!(net.sent().is_empty());
     assert!(net.client.is_finished());
 }
+
+#[test]
+fn unregister_after_a_failed_refresh_still_removes_the_binding_that_stands() {
+    let mut net = Net::new();
+    net.advance_to(Instant::ZERO);
+    let first = net.one_sent();
+    net.challenge(&first, false);
+    let second = net.one_sent();
+    net.verify_and_answer(&second, 3600);
+    assert_eq!(net.state(), RegistrationState::Registered);
+    // The refresh at 90 % is refused: failed, but the binding granted for 3600 s stands.
+    net.advance_to(secs(3240));
+    let refresh = net.one_sent();
+    net.answer(refresh.make_response(StatusCode::SERVER_INTERNAL_ERROR, Some("p2")));
+    assert_eq!(net.state(), RegistrationState::Failed);
+    net.client.unregister(net.now, &mut net.layer);
+    let remove = net.one_sent();
+    assert_eq!(expires(&remove), 0, "the standing binding is removed");
+}
