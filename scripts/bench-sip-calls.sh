@@ -3,6 +3,7 @@
 #
 #   scripts/bench-sip-calls.sh [AGENTS] [RATE...]     default 200 agents; 100 200 500 1000 1500 2000
 #   PERF_OUT=perf.data scripts/bench-sip-calls.sh ...   also records a CPU profile of the server
+#   ERRORS_DIR=/tmp/x scripts/bench-sip-calls.sh ...     keeps SIPp's error logs (caller and phones) per rate there
 #   HOLD_CALLS=5000 scripts/bench-sip-calls.sh ...     first holds that many calls up at once
 #                                                       (20 s each): memory per active call
 #
@@ -95,14 +96,16 @@ if [ -n "${PERF_OUT:-}" ]; then  # a CPU profile of the server over the whole ra
   PERFPID=$!
 fi
 for r in "${RATES[@]}"; do
-  sipp -sf "$UAS" -i 127.0.0.1 -p "$PHONES" -mp 17000 -nostdin >/dev/null 2>&1 &
+  sipp -sf "$UAS" -i 127.0.0.1 -p "$PHONES" -mp 17000 -nostdin \
+    ${ERRORS_DIR:+-trace_err -error_file "$ERRORS_DIR/uas_errors_$r.log"} >/dev/null 2>&1 &
   UASPID=$!
   sleep 0.5
   port=$((20000 + RANDOM % 20000))
   m=$((r * 10))
   cpu_before=$(awk '{print $14 + $15}' "/proc/$SERVER/stat")
   (cd "$WORK" && timeout 120 sipp "$SIP" -sf "$UAC" -inf "$WORK/calls.csv" -i 127.0.0.1 -p $port -mp 16000 \
-     -r "$r" -m "$m" -nostdin -timeout 60s -trace_stat -stf "$WORK/stat_$r.csv" -fd 1 >"$WORK/uac_$r.log" 2>&1) || true
+     -r "$r" -m "$m" -nostdin -timeout 60s -trace_stat -stf "$WORK/stat_$r.csv" -fd 1 \
+     ${ERRORS_DIR:+-trace_err -error_file "$ERRORS_DIR/uac_errors_$r.log"} >"$WORK/uac_$r.log" 2>&1) || true
   python3 - "$WORK/stat_$r.csv" "$r" <<'PY'
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1]), delimiter=';'))

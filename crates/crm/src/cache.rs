@@ -58,6 +58,27 @@ impl LookupCache {
         cards.remove(e164);
     }
 
+    /// A write that touched only this number's card: `revise` answers the card as it is now,
+    /// or `None` when the change is more than it can tell (the card is then dropped). Counts
+    /// as an invalidation for readers in flight, whose cards may predate the write.
+    pub(crate) fn revise(
+        &self,
+        e164: &str,
+        revise: impl FnOnce(&CallerCard) -> Option<CallerCard>,
+    ) {
+        let mut cards = self.cards.write().expect("cache lock");
+        self.writes.fetch_add(1, Ordering::AcqRel);
+        let Some(card) = cards.get_mut(e164) else {
+            return;
+        };
+        match revise(card) {
+            Some(revised) => *card = Arc::new(revised),
+            None => {
+                cards.remove(e164);
+            }
+        }
+    }
+
     pub(crate) fn invalidate_all(&self) {
         let mut cards = self.cards.write().expect("cache lock");
         self.writes.fetch_add(1, Ordering::AcqRel);
@@ -102,6 +123,29 @@ mod tests {
         assert!(cache.get("+1").is_some());
         cache.invalidate_all();
         assert_eq!(cache.len(), 0);
+    }
+
+    #[test]
+    fn a_revision_replaces_the_card_or_drops_it_and_stops_readers_in_flight() {
+        let cache = LookupCache::new(10);
+        let t = cache.ticket();
+        cache.put("+1".into(), card("+1"), t);
+        let in_flight = cache.ticket();
+        cache.revise("+1", |c| {
+            let mut c = c.clone();
+            c.raw = "revised".into();
+            Some(c)
+        });
+        assert_eq!(cache.get("+1").unwrap().raw, "revised");
+        cache.put("+1".into(), card("+1"), in_flight);
+        assert_eq!(
+            cache.get("+1").unwrap().raw,
+            "revised",
+            "a stale reader lost"
+        );
+        cache.revise("+1", |_| None);
+        assert!(cache.get("+1").is_none());
+        cache.revise("+2", |_| panic!("nothing cached, nothing to revise"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use domain::{CallRecord, Company, Contact, Deal, Lead, User};
 use serde::Serialize;
-use store::{CallParties, PhoneMatches};
+use store::{CallParties, LoggedCall, PhoneMatches};
 
 /// Answer of a caller lookup; also the screen-pop payload.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -91,4 +91,31 @@ pub(crate) fn pick(matches: PhoneMatches) -> Pick {
         company,
         lead,
     }
+}
+
+/// The card of a number after one more call with it was stored, when that call changed
+/// nothing but the card's last call; `None` when it changed more (it created a lead, gave the
+/// contact his first source, or links parties the card does not show) and the card must be
+/// read again.
+pub(crate) fn after_call(card: &CallerCard, logged: &LoggedCall) -> Option<CallerCard> {
+    let call = &logged.call;
+    let parties = CallParties {
+        contact_id: call.contact_id,
+        company_id: call.company_id,
+        lead_id: call.lead_id,
+        deal_id: call.deal_id,
+    };
+    let sets_source =
+        call.source_id.is_some() && card.contact.as_ref().is_some_and(|c| c.source_id.is_none());
+    if logged.created_lead.is_some() || parties != card.parties() || sets_source {
+        return None;
+    }
+    let mut card = card.clone();
+    // The store's order for "last": started latest, then the higher id. Calls are logged
+    // when they end, so a long call can be stored after a shorter, later one.
+    let newer = |last: &CallRecord| (call.started_at, call.id) > (last.started_at, last.id);
+    if card.last_call.as_ref().is_none_or(newer) {
+        card.last_call = Some(call.clone());
+    }
+    Some(card)
 }

@@ -321,14 +321,17 @@ impl Crm {
         ))
     }
 
-    /// After a call was stored: the cache forgets the remote's card (its last call changed)
-    /// and the bus hears of the call and of a lead it created. Nothing for a duplicate.
+    /// After a call was stored: the remote's cached card gets the call as its last one (or is
+    /// dropped, when the call created a lead or set the contact's source) and the bus hears of the call and of a lead it created. Nothing for a duplicate.
     fn call_logged(&self, logged: &LoggedCall, remote_e164: Option<&str>) {
         if logged.duplicate {
             return;
         }
         if let Some(e164) = remote_e164 {
-            self.cache.invalidate(e164);
+            // Busy numbers call again and again: keep their card warm, with this call as the
+            // last one, unless the call changed more than that.
+            self.cache
+                .revise(e164, |card| card::after_call(card, logged));
         }
         let at = logged.call.ended_at;
         if let Some(lead) = &logged.created_lead {
@@ -516,5 +519,134 @@ impl ParsedNumbers {
         // A panic while holding the lock cannot leave the map inconsistent (inserts and
         // clears are single calls), so a poisoned lock is used as is.
         self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod cache_follows_calls {
+    //! The cached card of a number that calls again is revised, not thrown away, and always
+    //! equals what a cold lookup reads from the store.
+    use super::*;
+    use chrono::TimeZone;
+
+    async fn crm() -> Crm {
+        let store: Arc<dyn Store> = Arc::new(
+            store_sql::SqlStore::open("sqlite::memory:")
+                .await
+                .expect("store"),
+        );
+        Crm::new(store, "DE".parse().unwrap(), EventBus::new(16))
+    }
+
+    fn at(h: u32, m: u32) -> Timestamp {
+        chrono::Utc.with_ymd_and_hms(2026, 11, 20, h, m, 0).unwrap()
+    }
+
+    fn call(remote: &str, from: (u32, u32), to: (u32, u32), key: &str) -> CallReport {
+        CallReport {
+            direction: Direction::Incoming,
+            remote: remote.into(),
+            line: Some("+4930999000".into()),
+            agent_id: None,
+            queue: None,
+            started_at: at(from.0, from.1),
+            answered_at: Some(at(from.0, from.1)),
+            ended_at: at(to.0, to.1),
+            status: CallStatus::Answered,
+            recording: None,
+            rating: None,
+            notes: None,
+            origin: CallOrigin::Api,
+            idempotency_key: Some(key.into()),
+        }
+    }
+
+    /// The card from the store, as a process with a cold cache would read it.
+    async fn cold(crm: &Crm, e164: &str) -> CallerCard {
+        let cold = Crm::new(crm.store.clone(), crm.region, EventBus::new(16));
+        (*cold.lookup(e164).await.unwrap()).clone()
+    }
+
+    #[tokio::test]
+    async fn a_repeat_callers_card_keeps_its_latest_call_and_is_dropped_when_the_call_changed_more()
+    {
+        let crm = crm().await;
+        let store = crm.store().clone();
+        let ads = store.create_source("Google Ads").await.unwrap();
+        store
+            .create_line(NewLine {
+                number: Phone {
+                    e164: "+4930999000".into(),
+                    raw: "030 999000".into(),
+                },
+                name: "Ads".into(),
+                source_id: Some(ads.id),
+                origin: LineOrigin::Manual,
+                lead_rule: LeadRule::default(),
+            })
+            .await
+            .unwrap();
+        let giulia = "+390212345678";
+        crm.create_contact(NewContact {
+            name: "Giulia Rossi".into(),
+            company_id: None,
+            phones: vec![Phone {
+                e164: giulia.into(),
+                raw: giulia.into(),
+            }],
+            emails: vec![],
+            responsible_id: None,
+            source_id: None,
+        })
+        .await
+        .unwrap();
+
+        // First call over the ad line: Giulia's contact gets its first source, so her card
+        // (which shows the contact) is read again.
+        crm.lookup(giulia).await.unwrap();
+        crm.log_call(call(giulia, (10, 0), (10, 2), "a"))
+            .await
+            .unwrap();
+        assert!(crm.cache.get(giulia).is_none(), "the contact changed");
+        let card = crm.lookup(giulia).await.unwrap();
+        assert_eq!(card.contact.as_ref().unwrap().source_id, Some(ads.id));
+
+        // Second call: only the last call changed; the card stays cached, revised.
+        let second = crm
+            .log_call(call(giulia, (10, 5), (10, 6), "b"))
+            .await
+            .unwrap();
+        let cached = crm.cache.get(giulia).expect("still cached");
+        assert_eq!(cached.last_call.as_ref().unwrap().id, second.call.id);
+        assert_eq!(*cached, cold(&crm, giulia).await);
+
+        // A long call that started earlier but ended later is not the last call.
+        crm.log_call(call(giulia, (9, 0), (10, 30), "c"))
+            .await
+            .unwrap();
+        let cached = crm.cache.get(giulia).expect("still cached");
+        assert_eq!(cached.last_call.as_ref().unwrap().id, second.call.id);
+        assert_eq!(*cached, cold(&crm, giulia).await);
+
+        // An unknown caller: the first call creates a lead (dropped), the next join it (kept).
+        let stranger = "+4917612345678";
+        crm.lookup(stranger).await.unwrap();
+        let first = crm
+            .log_call(call(stranger, (11, 0), (11, 1), "d"))
+            .await
+            .unwrap();
+        assert!(first.created_lead.is_some());
+        assert!(crm.cache.get(stranger).is_none(), "a lead was created");
+        assert!(crm.lookup(stranger).await.unwrap().lead.is_some());
+        let results = crm
+            .log_calls(vec![
+                call(stranger, (11, 5), (11, 6), "e"),
+                call(stranger, (11, 7), (11, 8), "f"),
+            ])
+            .await;
+        let last = results[1].as_ref().unwrap();
+        let cached = crm.cache.get(stranger).expect("still cached");
+        assert_eq!(cached.last_call.as_ref().unwrap().id, last.call.id);
+        assert_eq!(*cached, cold(&crm, stranger).await);
     }
 }

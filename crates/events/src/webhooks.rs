@@ -94,6 +94,10 @@ impl WebhookDispatcher {
 
     /// Persists one pending delivery per webhook subscribed to the event's kind.
     pub async fn enqueue(&self, event: &Event) -> StoreResult<u64> {
+        // The payload is a deep copy of the event: not made for events nobody subscribed to.
+        if !self.store.has_webhook_subscribers(event.kind).await? {
+            return Ok(0);
+        }
         let payload = serde_json::to_value(event).expect("events serialize");
         let queued = self
             .store

@@ -206,6 +206,9 @@ fn parse_role(s: &str) -> Result<domain::Role, String> {
     s.parse()
 }
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

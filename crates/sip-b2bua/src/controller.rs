@@ -130,6 +130,9 @@ pub struct B2bua {
     /// 2xx responses we retransmit until the ACK (§13.3.1.4), by the dialog they answer.
     retransmits: HashMap<LegKey, Pending2xx>,
     outputs: VecDeque<Output>,
+    /// Sessions routing asked to end (`Session::end_requested`), ended after its actions ran:
+    /// a list, so finishing a call does not look at every call in progress.
+    ending: Vec<SessionId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -272,7 +275,6 @@ struct RecordDraft {
 
 #[derive(Debug, Clone)]
 struct Session {
-    id: SessionId,
     direction: CallDirection,
     route: Option<routing::CallId>,
     caller: CallerLeg,
@@ -340,6 +342,7 @@ impl B2bua {
             timers: BTreeMap::new(),
             retransmits: HashMap::new(),
             outputs: VecDeque::new(),
+            ending: Vec::new(),
         }
     }
 
@@ -929,7 +932,6 @@ impl B2bua {
         self.sessions.insert(
             id,
             Session {
-                id,
                 direction,
                 route: None,
                 caller: CallerLeg {
@@ -1037,8 +1039,12 @@ impl B2bua {
                 let outputs = self.router.handle(route, Event::CallerHungUp, wall);
                 self.run_routing(ctx, outputs);
             }
+            if !self.router.remove_if_finished(route) && self.router.call(route).is_some() {
+                // Cannot happen (a hung-up call is over); if it did, sweep rather than leak.
+                debug_assert!(false, "routing call {route:?} outlived its session");
+                self.router.remove_finished();
+            }
         }
-        self.router.remove_finished();
 
         let record = s.record;
         let status = if s.answered_at.is_some() {
@@ -1092,20 +1098,17 @@ impl B2bua {
             }
             self.execute(ctx, session, output.call, output.action, &mut queue);
         }
-        let ending: Vec<SessionId> = self
-            .sessions
-            .values()
-            .filter(|s| s.end_requested)
-            .map(|s| s.id)
-            .collect();
-        for session in ending {
+        for session in std::mem::take(&mut self.ending) {
             self.end_session(ctx, session);
         }
     }
 
     fn request_end(&mut self, session: SessionId) {
         if let Some(s) = self.sessions.get_mut(&session) {
-            s.end_requested = true;
+            if !s.end_requested {
+                s.end_requested = true;
+                self.ending.push(session);
+            }
         }
     }
 

@@ -23,6 +23,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Messages queued for one connection's writer before further ones are dropped (the
 /// transaction layer retransmits or times out; a stuck peer must not grow memory).
 const WRITE_QUEUE: usize = 256;
+/// Kernel buffer asked for on each UDP socket, both ways. The default (208 KiB) holds a
+/// few hundred datagrams: a burst of calls, or the loop busy for some milliseconds, and the
+/// kernel drops INVITEs and BYEs that then cost a 500 ms retransmission each (seen at
+/// 2,000 calls/s). Linux caps it at net.core.rmem_max / wmem_max, which we log.
+const UDP_BUFFER: usize = 8 << 20;
 /// Open TCP connections at most; more are closed at once, so a flood of connections cannot
 /// exhaust file descriptors (UDP keeps working).
 const MAX_CONNECTIONS: usize = 20_000;
@@ -117,7 +122,7 @@ pub(crate) async fn bind_all(
 async fn bind_pair(addr: SocketAddr) -> io::Result<(UdpSocket, TcpListener)> {
     let mut last_error = None;
     for _ in 0..8 {
-        let udp = UdpSocket::bind(addr).await?;
+        let udp = bind_udp(addr)?;
         let port = udp.local_addr()?.port();
         match TcpListener::bind(SocketAddr::new(addr.ip(), port)).await {
             Ok(tcp) => return Ok((udp, tcp)),
@@ -126,6 +131,24 @@ async fn bind_pair(addr: SocketAddr) -> io::Result<(UdpSocket, TcpListener)> {
         }
     }
     Err(last_error.unwrap_or_else(|| io::Error::other("no free port for UDP and TCP")))
+}
+
+/// A UDP socket with [`UDP_BUFFER`]-sized kernel buffers, as far as the system allows.
+fn bind_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    // Best effort: a smaller buffer still works, only less calmly under bursts.
+    let _ = socket.set_recv_buffer_size(UDP_BUFFER);
+    let _ = socket.set_send_buffer_size(UDP_BUFFER);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    tracing::debug!(
+        %addr,
+        receive = socket.recv_buffer_size().unwrap_or(0),
+        send = socket.send_buffer_size().unwrap_or(0),
+        "UDP socket buffers"
+    );
+    UdpSocket::from_std(socket.into())
 }
 
 impl Sockets {

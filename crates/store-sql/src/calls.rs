@@ -9,6 +9,7 @@ use crate::store_impl::{distinct_numbers, insert_lead, Tx};
 use crate::SqlStore;
 use domain::*;
 use sqlx::Row;
+use std::collections::HashMap;
 use std::time::Duration;
 use store::{CallLog, LoggedCall, StoreError, StoreResult};
 
@@ -91,9 +92,15 @@ impl SqlStore {
 
     async fn log_calls_once(&self, logs: &[CallLog]) -> Result<Vec<LoggedCall>, AttemptError> {
         let mut tx = self.begin().await?;
+        let mut seen = SeenInBatch::default();
+        let keys: Vec<&str> = logs
+            .iter()
+            .filter_map(|l| l.call.idempotency_key.as_deref())
+            .collect();
+        seen.read_keys(&mut tx, &keys).await?;
         let mut logged = Vec::with_capacity(logs.len());
         for log in logs {
-            logged.push(log_call_in(&mut tx, log).await?);
+            logged.push(log_call_in(&mut tx, log, &mut seen).await?);
         }
         tx.commit().await?;
         Ok(logged)
@@ -102,7 +109,7 @@ impl SqlStore {
     /// One attempt, in its own transaction.
     async fn log_call_once(&self, log: &CallLog) -> Result<LoggedCall, AttemptError> {
         let mut tx = self.begin().await?;
-        let logged = log_call_in(&mut tx, log).await?;
+        let logged = log_call_in(&mut tx, log, &mut SeenInBatch::default()).await?;
         tx.commit().await?;
         Ok(logged)
     }
@@ -175,6 +182,74 @@ impl SqlStore {
     }
 }
 
+/// What one transaction already read or wrote, so a batch of calls (the SIP server's: the
+/// same line and the same busy numbers again and again) asks the database once per key
+/// instead of once per call. Valid only inside its transaction, which is also the only
+/// writer of what it remembers until it commits.
+#[derive(Default)]
+struct SeenInBatch {
+    /// Calls by idempotency key: read for the whole batch up front (`keys_read`), then each
+    /// call this transaction inserts.
+    calls: HashMap<String, CallRecord>,
+    keys_read: bool,
+    /// Lines by number.
+    lines: HashMap<String, Line>,
+    /// Open leads by number, `None` where there is none.
+    open_leads: HashMap<String, Option<LeadId>>,
+}
+
+/// Idempotency keys per query when a batch reads them: well under every backend's limit on
+/// bound parameters.
+const KEYS_PER_QUERY: usize = 500;
+
+impl SeenInBatch {
+    async fn read_keys(&mut self, tx: &mut Tx, keys: &[&str]) -> Result<(), AttemptError> {
+        for chunk in keys.chunks(KEYS_PER_QUERY) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {} FROM calls WHERE idempotency_key IN ({})",
+                columns!(call),
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for key in chunk {
+                query = query.bind(*key);
+            }
+            for row in query.fetch_all(&mut **tx).await? {
+                let record = rows::call(&row)?;
+                if let Some(key) = record.idempotency_key.clone() {
+                    self.calls.insert(key, record);
+                }
+            }
+        }
+        self.keys_read = true;
+        Ok(())
+    }
+
+    /// The call already stored under `key`, if any.
+    async fn call_with_key(
+        &mut self,
+        tx: &mut Tx,
+        key: &str,
+    ) -> Result<Option<CallRecord>, AttemptError> {
+        if let Some(record) = self.calls.get(key) {
+            return Ok(Some(record.clone()));
+        }
+        if self.keys_read {
+            return Ok(None);
+        }
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            columns!(call),
+            " FROM calls WHERE idempotency_key = $1"
+        ))
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(row.as_ref().map(rows::call).transpose()?)
+    }
+}
+
 /// The customer's side of the call, as E.164 when it parsed.
 fn remote_number(call: &NewCall) -> Option<&str> {
     match call.direction {
@@ -198,6 +273,20 @@ async fn line_by_id(tx: &mut Tx, id: LineId) -> Result<Option<Line>, AttemptErro
 /// The line with this number, created (`SeenOnCall`, default lead rule) if new. A concurrent
 /// creation of the same number is waited for and then read, not retried.
 async fn find_or_create_line(
+    tx: &mut Tx,
+    number: &Phone,
+    first_seen: Timestamp,
+    seen: &mut SeenInBatch,
+) -> Result<(Line, bool), AttemptError> {
+    if let Some(line) = seen.lines.get(&number.e164) {
+        return Ok((line.clone(), false));
+    }
+    let (line, created) = read_or_create_line(tx, number, first_seen).await?;
+    seen.lines.insert(number.e164.clone(), line.clone());
+    Ok((line, created))
+}
+
+async fn read_or_create_line(
     tx: &mut Tx,
     number: &Phone,
     first_seen: Timestamp,
@@ -240,35 +329,42 @@ async fn find_or_create_line(
 }
 
 /// The open lead holding any of these numbers, the first number first.
-async fn open_lead_carrying(tx: &mut Tx, numbers: &[&str]) -> Result<Option<LeadId>, AttemptError> {
+async fn open_lead_carrying(
+    tx: &mut Tx,
+    numbers: &[&str],
+    seen: &mut SeenInBatch,
+) -> Result<Option<LeadId>, AttemptError> {
     for e164 in numbers {
-        let row = sqlx::query("SELECT lead_id FROM open_lead_numbers WHERE e164 = $1")
-            .bind(*e164)
-            .fetch_optional(&mut **tx)
-            .await?;
-        if let Some(row) = row {
-            return Ok(Some(LeadId(row.try_get::<i64, _>(0)?)));
+        let lead = match seen.open_leads.get(*e164) {
+            Some(known) => *known,
+            None => {
+                let row = sqlx::query("SELECT lead_id FROM open_lead_numbers WHERE e164 = $1")
+                    .bind(*e164)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                let lead = row.map(|r| r.try_get::<i64, _>(0)).transpose()?.map(LeadId);
+                seen.open_leads.insert((*e164).to_string(), lead);
+                lead
+            }
+        };
+        if lead.is_some() {
+            return Ok(lead);
         }
     }
     Ok(None)
 }
 
 /// Everything one call writes, inside `tx` (which the caller commits).
-async fn log_call_in(tx: &mut Tx, log: &CallLog) -> Result<LoggedCall, AttemptError> {
+async fn log_call_in(
+    tx: &mut Tx,
+    log: &CallLog,
+    seen: &mut SeenInBatch,
+) -> Result<LoggedCall, AttemptError> {
     let call = &log.call;
 
     // The same report twice (a retrying bridge app) must not make a second record.
     if let Some(key) = &call.idempotency_key {
-        let existing = sqlx::query(concat!(
-            "SELECT ",
-            columns!(call),
-            " FROM calls WHERE idempotency_key = $1"
-        ))
-        .bind(key.as_str())
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some(row) = existing {
-            let record = rows::call(&row)?;
+        if let Some(record) = seen.call_with_key(tx, key).await? {
             let line = match record.line_id {
                 Some(id) => line_by_id(tx, id).await?,
                 None => None,
@@ -286,7 +382,7 @@ async fn log_call_in(tx: &mut Tx, log: &CallLog) -> Result<LoggedCall, AttemptEr
     // Call tracking: our number on the call, created on first sight.
     let (line, line_created) = match (&log.line_number, call.line_id) {
         (Some(number), _) => {
-            let (line, created) = find_or_create_line(tx, number, call.started_at).await?;
+            let (line, created) = find_or_create_line(tx, number, call.started_at, seen).await?;
             (Some(line), created)
         }
         (None, Some(id)) => match line_by_id(tx, id).await? {
@@ -315,7 +411,7 @@ async fn log_call_in(tx: &mut Tx, log: &CallLog) -> Result<LoggedCall, AttemptEr
                 .into_iter()
                 .chain(candidate.phones.iter().map(|p| p.e164.as_str()))
                 .collect();
-            match open_lead_carrying(tx, &numbers).await? {
+            match open_lead_carrying(tx, &numbers, seen).await? {
                 Some(lead_id) => parties.lead_id = Some(lead_id),
                 None => {
                     let mut new_lead = candidate.clone();
@@ -325,6 +421,7 @@ async fn log_call_in(tx: &mut Tx, log: &CallLog) -> Result<LoggedCall, AttemptEr
                         // A plain insert: losing the race to a concurrent call from the same
                         // number fails here, and the retry joins that call's lead.
                         for e164 in distinct_numbers(&lead.phones) {
+                            seen.open_leads.insert(e164.to_string(), Some(lead.id));
                             sqlx::query(
                                 "INSERT INTO open_lead_numbers (e164, lead_id) VALUES ($1, $2)",
                             )
@@ -387,6 +484,9 @@ async fn log_call_in(tx: &mut Tx, log: &CallLog) -> Result<LoggedCall, AttemptEr
     .fetch_one(&mut **tx)
     .await?;
     let record = rows::call(&row)?;
+    if let Some(key) = &record.idempotency_key {
+        seen.calls.insert(key.clone(), record.clone());
+    }
 
     let subjects = [
         parties.contact_id.map(Subject::Contact),

@@ -2001,6 +2001,10 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn has_webhook_subscribers(&self, event: EventKind) -> StoreResult<bool> {
+        self.has_subscribers(event).await
+    }
+
     async fn enqueue_deliveries(
         &self,
         event: EventKind,

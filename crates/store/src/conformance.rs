@@ -3805,6 +3805,16 @@ pub async fn webhooks_round_trip(store: Arc<dyn Store>) {
 }
 
 pub async fn deliveries_are_queued_only_for_subscribers(store: Arc<dyn Store>) {
+    let subscribed = |kind| {
+        let store = store.clone();
+        async move {
+            store
+                .has_webhook_subscribers(kind)
+                .await
+                .expect("subscribers")
+        }
+    };
+    assert!(!subscribed(EventKind::CallEnded).await, "no webhooks yet");
     let ended = store
         .create_webhook(
             new_webhook(
@@ -3825,6 +3835,12 @@ pub async fn deliveries_are_queued_only_for_subscribers(store: Arc<dyn Store>) {
         )
         .await
         .expect("hook");
+    assert!(
+        subscribed(EventKind::CallEnded).await,
+        "a new webhook counts at once"
+    );
+    assert!(subscribed(EventKind::CallStarted).await);
+    assert!(!subscribed(EventKind::CallRinging).await);
     let payload = serde_json::json!({"call": {"id": 7, "numbers": ["+4930100001"]}, "ok": true});
     assert_eq!(
         store
@@ -3889,6 +3905,11 @@ pub async fn deliveries_are_queued_only_for_subscribers(store: Arc<dyn Store>) {
         0,
         "a deleted webhook gets nothing"
     );
+    assert!(
+        !subscribed(EventKind::CallStarted).await,
+        "only the deleted one had it"
+    );
+    assert!(subscribed(EventKind::CallEnded).await);
 }
 
 pub async fn due_deliveries_respect_next_attempt_at_and_limit(store: Arc<dyn Store>) {

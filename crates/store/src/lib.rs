@@ -374,6 +374,10 @@ pub trait Store: Send + Sync + 'static {
     async fn create_webhook(&self, hook: NewWebhook, now: Timestamp) -> StoreResult<Webhook>;
     async fn list_webhooks(&self) -> StoreResult<Vec<Webhook>>;
     async fn delete_webhook(&self, id: WebhookId) -> StoreResult<()>;
+    /// Whether an active webhook subscribes to `event`: lets the dispatcher skip building a
+    /// payload nobody receives (most events, on most systems). May lag a webhook created or
+    /// deleted by another process by a few seconds; never this process's own changes.
+    async fn has_webhook_subscribers(&self, event: EventKind) -> StoreResult<bool>;
     /// Queues one pending delivery per active webhook subscribed to `event`; returns how many.
     async fn enqueue_deliveries(
         &self,

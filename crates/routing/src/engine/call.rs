@@ -12,7 +12,8 @@
 //!
 //! Each step either waits for an event (a prompt, a ring, a digit) or passes on to the next.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -107,7 +108,7 @@ struct MenuState {
 struct QueueRun {
     queue: usize,
     /// Members not yet offered in this pass, in offer order.
-    remaining: VecDeque<AgentId>,
+    remaining: OfferOrder,
     /// Agents of the current offer whose legs are still open.
     ringing: Vec<AgentId>,
     /// Whether any offered phone rang at all (vs. everyone skipped or unreachable).
@@ -810,7 +811,7 @@ impl Call {
         if !self.visited_queues.contains(&queue) {
             self.visited_queues.push(queue);
         }
-        let remaining = offer_order(ctx.state, config, queue).into();
+        let remaining = offer_order(ctx.state, config, queue);
         self.stage = Stage::Queue(QueueRun {
             queue,
             remaining,
@@ -831,7 +832,7 @@ impl Call {
         let mut offer = Vec::new();
         match group.strategy {
             QueueStrategy::Evenly | QueueStrategy::InOrder => {
-                while let Some(agent) = run.remaining.pop_front() {
+                for agent in run.remaining.by_ref() {
                     match availability(
                         ctx.state,
                         &self.declined,
@@ -850,7 +851,7 @@ impl Call {
             QueueStrategy::AllAtOnce => {
                 let mut sip_phones = 0;
                 let mut deferred = VecDeque::new();
-                while let Some(agent) = run.remaining.pop_front() {
+                for agent in run.remaining.by_ref() {
                     if let Err(why) = availability(
                         ctx.state,
                         &self.declined,
@@ -870,7 +871,7 @@ impl Call {
                     }
                     offer.push(agent);
                 }
-                run.remaining = deferred;
+                run.remaining = OfferOrder::Listed(deferred);
             }
         }
         if offer.is_empty() {
@@ -1341,30 +1342,47 @@ fn device_of(config: &RoutingConfig, agent: AgentId) -> DeviceKind {
         .unwrap_or_default()
 }
 
-/// Members of a queue in the order this call offers them.
-pub(crate) fn offer_order(
-    state: &QueueState,
-    config: &RoutingConfig,
-    queue: usize,
-) -> Vec<AgentId> {
-    let group = &config.queues[queue];
-    let mut members = group.members.clone();
-    if group.strategy == QueueStrategy::Evenly {
-        // Stable: members never offered (0) first, ties keep the configured order. The keys
-        // are read once per member (one map for the queue), not once per comparison: this
-        // runs for every call, over every member of a queue of hundreds.
-        let offered = state.offers_in(&group.name);
-        let mut keyed: Vec<(u64, AgentId)> = members
-            .iter()
-            .map(|member| {
-                let seq = offered.and_then(|o| o.get(member)).copied().unwrap_or(0);
-                (seq, *member)
-            })
-            .collect();
-        keyed.sort_by_key(|(seq, _)| *seq);
-        members = keyed.into_iter().map(|(_, member)| member).collect();
+/// The members of a queue a call has yet to offer, first to offer first.
+#[derive(Debug, Clone)]
+pub(crate) enum OfferOrder {
+    /// In this order (the configured one, or what is left of an offer to all).
+    Listed(VecDeque<AgentId>),
+    /// "Evenly": the member offered longest ago first (never offered before anyone), ties
+    /// in the configured order; keys are (last offer, position in the queue). A heap rather
+    /// than a sorted list: a call usually takes the first or second member, and sorting a
+    /// queue of a thousand for every call cost more than the rest of routing it.
+    LongestIdle(BinaryHeap<Reverse<(u64, usize, AgentId)>>),
+}
+
+impl Iterator for OfferOrder {
+    type Item = AgentId;
+
+    fn next(&mut self) -> Option<AgentId> {
+        match self {
+            OfferOrder::Listed(members) => members.pop_front(),
+            OfferOrder::LongestIdle(heap) => heap.pop().map(|Reverse((_, _, agent))| agent),
+        }
     }
-    members
+}
+
+/// Members of a queue in the order this call offers them.
+pub(crate) fn offer_order(state: &QueueState, config: &RoutingConfig, queue: usize) -> OfferOrder {
+    let group = &config.queues[queue];
+    if group.strategy != QueueStrategy::Evenly {
+        return OfferOrder::Listed(group.members.iter().copied().collect());
+    }
+    // The keys are read once per member (one map for the queue), not once per comparison.
+    let offered = state.offers_in(&group.name);
+    let keyed: Vec<Reverse<(u64, usize, AgentId)>> = group
+        .members
+        .iter()
+        .enumerate()
+        .map(|(position, member)| {
+            let seq = offered.and_then(|o| o.get(member)).copied().unwrap_or(0);
+            Reverse((seq, position, *member))
+        })
+        .collect();
+    OfferOrder::LongestIdle(BinaryHeap::from(keyed))
 }
 
 fn max_extension_len(config: &RoutingConfig) -> u8 {

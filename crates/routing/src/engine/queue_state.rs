@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::engine::types::{AgentState, Unavailable};
-use crate::ids::{AgentId, CallId, PlaybackId, TimerId};
+use crate::ids::{AgentId, AgentMap, CallId, PlaybackId, TimerId};
 
 #[derive(Debug, Clone, Default)]
 struct Presence {
@@ -27,12 +27,12 @@ pub struct WaitingCaller {
 /// Shared queue state.
 #[derive(Debug, Clone, Default)]
 pub struct QueueState {
-    presence: HashMap<AgentId, Presence>,
+    presence: AgentMap<Presence>,
     /// Per queue and member, the sequence number of the member's latest offer ("evenly").
-    last_offered: HashMap<String, HashMap<AgentId, u64>>,
+    last_offered: HashMap<String, AgentMap<u64>>,
     offer_seq: u64,
     /// Offers made to each agent in total (for reports and the fairness tests).
-    offers: HashMap<AgentId, u64>,
+    offers: AgentMap<u64>,
     /// Callers waiting, in arrival order (key: a strictly increasing ticket).
     waiting: BTreeMap<u64, WaitingCaller>,
     ticket_seq: u64,
@@ -112,7 +112,7 @@ impl QueueState {
 
     /// When each member of `queue` was last offered a call (a sequence number; absent:
     /// never).
-    pub(crate) fn offers_in(&self, queue: &str) -> Option<&HashMap<AgentId, u64>> {
+    pub(crate) fn offers_in(&self, queue: &str) -> Option<&AgentMap<u64>> {
         self.last_offered.get(queue)
     }
 

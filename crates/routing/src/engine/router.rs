@@ -202,6 +202,15 @@ impl Router {
             .collect()
     }
 
+    /// Drops this call if it is over; answers whether it was. The SIP server ends one call
+    /// at a time, and looking at every call in progress for each would cost it dearly.
+    pub fn remove_if_finished(&mut self, call: CallId) -> bool {
+        match self.calls.get(&call) {
+            Some(c) if c.is_finished() => self.calls.remove(&call).is_some(),
+            _ => false,
+        }
+    }
+
     /// Offers free members to waiting callers, first come first served, until no waiting
     /// caller can be matched with a free member.
     fn serve_waiting_callers(&mut self, now: DateTime<Utc>, outputs: &mut Vec<Output>) {
@@ -218,16 +227,14 @@ impl Router {
                 let Some(group) = config.queues.get(queue) else {
                     continue;
                 };
-                let member = offer_order(&self.state, &config, queue)
-                    .into_iter()
-                    .find(|member| {
-                        call.wants_member(*member)
-                            && self
-                                .state
-                                .availability(*member, group.skip_off_shift, id)
-                                .is_ok()
-                            && !self.state.is_ringing_for(*member, id)
-                    });
+                let member = offer_order(&self.state, &config, queue).find(|member| {
+                    call.wants_member(*member)
+                        && self
+                            .state
+                            .availability(*member, group.skip_off_shift, id)
+                            .is_ok()
+                        && !self.state.is_ringing_for(*member, id)
+                });
                 let Some(member) = member else {
                     continue;
                 };
