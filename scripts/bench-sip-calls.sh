@@ -21,7 +21,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 AGENTS="${1:-200}"; shift || true
 RATES=("$@"); [ ${#RATES[@]} -eq 0 ] && RATES=(100 200 500 1000 1500 2000)
 DATA="$ROOT/target/bench-sip-calls"
-BIN="$ROOT/target/release/ringbase"
+BIN="${BIN:-$ROOT/target/release/ringbase}"
 UAS="$ROOT/../shared/bench/uas-answer.xml"
 REG="$ROOT/tests/sipp/register.xml"
 UAC="$ROOT/tests/sipp/calls/bench-uac.xml"
@@ -31,7 +31,7 @@ say() { printf '==> %s\n' "$*" >&2; }
 command -v sipp >/dev/null || { echo "sipp missing: apt-get install sip-tester" >&2; exit 1; }
 
 say "building ringbase (release)"
-cargo build --release -p ringbase --quiet --manifest-path "$ROOT/Cargo.toml"
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -p ringbase --quiet --manifest-path "$ROOT/Cargo.toml"
 rm -rf "$DATA"; mkdir -p "$DATA"
 WORK=$(mktemp -d)
 "$BIN" --data-dir "$DATA" serve --http "$HTTP" --sip "$SIP" --sip-digest-algorithms MD5 \

@@ -135,19 +135,35 @@ impl Crm {
         let Some(number) = number else {
             return Ok(Arc::new(CallerCard::unknown(None, raw.trim().to_string())));
         };
-        if let Some(card) = self.cache.get(&number.e164) {
-            if card.raw == number.raw {
-                return Ok(card);
-            }
-            // Same number, other spelling: share everything but the raw form.
-            let mut card = (*card).clone();
-            card.raw = number.raw;
-            return Ok(Arc::new(card));
+        if let Some(card) = self.card_in_cache(&number) {
+            return Ok(card);
         }
         let ticket = self.cache.ticket();
         let card = Arc::new(self.card_from_store(&number).await?);
         self.cache.put(number.e164.clone(), card.clone(), ticket);
         Ok(card)
+    }
+
+    /// [`Crm::lookup`] when it needs no database: the card of a number in the cache (and of
+    /// anonymous callers), else `None`. Lets the SIP loop, which must not wait, answer most
+    /// calls at once and hand only the rest to a task.
+    pub fn lookup_cached(&self, raw: &str) -> Option<Arc<CallerCard>> {
+        match self.normalize("number", raw) {
+            Ok(Some(number)) => self.card_in_cache(&number),
+            Ok(None) => Some(Arc::new(CallerCard::unknown(None, raw.trim().to_string()))),
+            Err(_) => None,
+        }
+    }
+
+    fn card_in_cache(&self, number: &Phone) -> Option<Arc<CallerCard>> {
+        let card = self.cache.get(&number.e164)?;
+        if card.raw == number.raw {
+            return Some(card);
+        }
+        // Same number, other spelling: share everything but the raw form.
+        let mut card = (*card).clone();
+        card.raw = number.raw.clone();
+        Some(Arc::new(card))
     }
 
     async fn card_from_store(&self, number: &Phone) -> CrmResult<CallerCard> {
@@ -619,6 +635,18 @@ mod cache_follows_calls {
         let cached = crm.cache.get(giulia).expect("still cached");
         assert_eq!(cached.last_call.as_ref().unwrap().id, second.call.id);
         assert_eq!(*cached, cold(&crm, giulia).await);
+        let spelled = crm.lookup_cached("0039 02 1234 5678").expect("cached");
+        assert_eq!(
+            (spelled.raw.as_str(), spelled.contact.as_ref().map(|c| c.id)),
+            ("0039 02 1234 5678", cached.contact.as_ref().map(|c| c.id))
+        );
+        assert!(
+            crm.lookup_cached("+4930555").is_none(),
+            "not cached: needs the store"
+        );
+        assert!(crm
+            .lookup_cached("anonymous")
+            .is_some_and(|c| c.number.is_none()));
 
         // A long call that started earlier but ended later is not the last call.
         crm.log_call(call(giulia, (9, 0), (10, 30), "c"))

@@ -395,27 +395,7 @@ impl Endpoint {
                     Err(response) => self.respond(now, &key, response),
                 }
             }
-            Input::CallerCard { session, card } => {
-                if let Some(calls) = self.calls.as_mut() {
-                    let routing_card = card.as_deref().map(calls::crm_card).unwrap_or_default();
-                    if let Some(card) = card {
-                        if calls.call_ids.contains_key(&session) {
-                            calls.cards.insert(session, card);
-                        }
-                    }
-                    let directory = CallDirectory {
-                        registry: &self.registry,
-                        trunks: &calls.trunks,
-                    };
-                    calls.b2bua.caller_card(
-                        now,
-                        &mut self.layer,
-                        &directory,
-                        session,
-                        routing_card,
-                    );
-                }
-            }
+            Input::CallerCard { session, card } => self.caller_card(now, session, card),
             Input::Originate(request) => self.originate(now, request),
             Input::TrunksResolved { generation, trunks } => {
                 if self
@@ -915,42 +895,65 @@ impl Endpoint {
         let _ = reply.send(result);
     }
 
-    /// What the B2BUA asks for: CRM lookups (off the loop), screen pops, call reports.
+    /// The caller's card (`None`: no number, or the lookup failed) reaches routing.
+    fn caller_card(
+        &mut self,
+        now: Instant,
+        session: SessionId,
+        card: Option<Arc<crm::CallerCard>>,
+    ) {
+        let Some(calls) = self.calls.as_mut() else {
+            return;
+        };
+        let routing_card = card.as_deref().map(calls::crm_card).unwrap_or_default();
+        if let Some(card) = card {
+            if calls.call_ids.contains_key(&session) {
+                calls.cards.insert(session, card);
+            }
+        }
+        let directory = CallDirectory {
+            registry: &self.registry,
+            trunks: &calls.trunks,
+        };
+        calls
+            .b2bua
+            .caller_card(now, &mut self.layer, &directory, session, routing_card);
+    }
+
+    /// What the B2BUA asks for: CRM lookups (cache here, else off the loop), screen pops, call
+    /// reports.
     fn on_output(&mut self, now: Instant, output: Output) {
         let Some(calls) = self.calls.as_mut() else {
             return;
         };
         match output {
-            Output::LookupCaller { session, caller } => match calls::caller_number(&caller) {
-                Some(number) => {
-                    let crm = calls.crm.clone();
-                    let input = self.input.clone();
-                    let number = number.to_owned();
-                    tokio::spawn(async move {
-                        let card = match crm.lookup(&number).await {
-                            Ok(card) => Some(card),
-                            Err(e) => {
-                                tracing::warn!(error = %e, "caller lookup failed");
-                                None
-                            }
-                        };
-                        let _ = input.send(Input::CallerCard { session, card }).await;
-                    });
+            Output::LookupCaller { session, caller } => {
+                // Most callers' cards are in the CRM's cache: answered here, without a task.
+                let cached = match calls::caller_number(&caller) {
+                    Some(number) => match calls.crm.lookup_cached(number) {
+                        Some(card) => Ok(Some(card)),
+                        None => Err(number.to_owned()),
+                    },
+                    None => Ok(None),
+                };
+                match cached {
+                    Ok(card) => self.caller_card(now, session, card),
+                    Err(number) => {
+                        let crm = calls.crm.clone();
+                        let input = self.input.clone();
+                        tokio::spawn(async move {
+                            let card = match crm.lookup(&number).await {
+                                Ok(card) => Some(card),
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "caller lookup failed");
+                                    None
+                                }
+                            };
+                            let _ = input.send(Input::CallerCard { session, card }).await;
+                        });
+                    }
                 }
-                None => {
-                    let directory = CallDirectory {
-                        registry: &self.registry,
-                        trunks: &calls.trunks,
-                    };
-                    calls.b2bua.caller_card(
-                        now,
-                        &mut self.layer,
-                        &directory,
-                        session,
-                        routing::CrmCard::Unknown,
-                    );
-                }
-            },
+            }
             Output::AgentRinging {
                 session,
                 agent,
