@@ -3064,6 +3064,38 @@ pub async fn log_calls_in_a_batch_act_like_one_by_one(store: Arc<dyn Store>) {
     let again = results[2].as_ref().expect("duplicate");
     assert!(again.duplicate, "the retried report is a duplicate");
     assert_eq!(again.call.id, first.call.id);
+    for logged in &results {
+        let logged = logged.as_ref().expect("logged");
+        let stored = store.get_call(logged.call.id).await.expect("stored");
+        assert_eq!(logged.call, stored, "the answer is the stored record");
+    }
+    // Every field of an answered call comes back as stored, instants to the millisecond.
+    let mut full = new_call(Direction::Incoming, "+4930100009", "+4930999001", at(13, 0));
+    full.started_at += Duration::microseconds(1_500);
+    full.answered_at = Some(full.started_at + Duration::microseconds(2_000_700));
+    full.ended_at = full.started_at + Duration::seconds(95);
+    full.status = CallStatus::Answered;
+    full.queue = Some("sales".into());
+    full.recording = Some("rec/13.wav".into());
+    full.rating = Some(4);
+    full.notes = Some("wants a quote".into());
+    full.idempotency_key = Some("sip:full:in".into());
+    let logged = store
+        .log_calls(vec![
+            unknown_caller_log(full, Some("+4930999001")),
+            keyed("+4930100001", 14, "sip:d:in"),
+        ])
+        .await;
+    for logged in &logged {
+        let logged = logged.as_ref().expect("logged");
+        let stored = store.get_call(logged.call.id).await.expect("stored");
+        assert_eq!(logged.call, stored, "the answer is the stored record");
+    }
+    let full = &logged[0].as_ref().expect("full").call;
+    assert_eq!(
+        (full.duration_s, full.rating, full.queue.as_deref()),
+        (92, Some(4), Some("sales"))
+    );
     // A bad call costs the others in its batch nothing.
     let results = store
         .log_calls(vec![
@@ -3082,8 +3114,8 @@ pub async fn log_calls_in_a_batch_act_like_one_by_one(store: Arc<dyn Store>) {
         "a second unknown number, a second lead"
     );
     assert!(results[2].as_ref().expect("duplicate again").duplicate);
-    assert_eq!(all_calls(store.as_ref()).await.len(), 3);
-    assert_eq!(all_leads(store.as_ref()).await.len(), 2);
+    assert_eq!(all_calls(store.as_ref()).await.len(), 5);
+    assert_eq!(all_leads(store.as_ref()).await.len(), 3);
     assert!(store.log_calls(Vec::new()).await.is_empty());
 }
 
