@@ -6,7 +6,7 @@
 //! `X-Ringbase-Delivery` id and the same event `id` in the body, so receivers can drop duplicates.
 
 use crate::{Event, EventBus};
-use domain::{DeliveryState, Timestamp, Webhook, WebhookDelivery};
+use domain::{DeliveryState, EventKind, Timestamp, Webhook, WebhookDelivery};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::future::Future;
@@ -14,6 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use store::{DeliveryAttempt, Store, StoreResult};
 use tokio::sync::{broadcast, Notify};
+
+/// Events queued per turn of the dispatcher at most (the rest wait for the next turn).
+const BURST: usize = 1024;
 
 /// When to try again after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,9 +216,17 @@ impl WebhookDispatcher {
                     _ = &mut shutdown => return,
                     received = events.recv() => match received {
                         Ok(event) => {
-                            if let Err(e) = self.enqueue(&event).await {
-                                tracing::error!(error = %e, event = %event.id, "could not queue webhook deliveries");
+                            // Take what else is waiting too: a burst (a thousand calls ending
+                            // at once) is queued as fast as it came, not one await at a time
+                            // while the bus's buffer runs over.
+                            let mut burst = vec![event];
+                            while burst.len() < BURST {
+                                match events.try_recv() {
+                                    Ok(event) => burst.push(event),
+                                    Err(_) => break,
+                                }
                             }
+                            self.enqueue_burst(&burst).await;
                         }
                         Err(broadcast::error::RecvError::Lagged(missed)) => {
                             tracing::error!(missed, "webhook dispatcher fell behind the event bus; events were not delivered");
@@ -227,6 +238,31 @@ impl WebhookDispatcher {
                 }
             }
         })
+    }
+
+    /// [`Self::enqueue`] for each event, asking about subscribers once per kind.
+    async fn enqueue_burst(&self, burst: &[Arc<Event>]) {
+        let mut subscribed: Vec<(EventKind, bool)> = Vec::new();
+        for event in burst {
+            let wanted = match subscribed.iter().find(|(kind, _)| *kind == event.kind) {
+                Some((_, wanted)) => *wanted,
+                None => {
+                    let wanted = self
+                        .store
+                        .has_webhook_subscribers(event.kind)
+                        .await
+                        .unwrap_or(true);
+                    subscribed.push((event.kind, wanted));
+                    wanted
+                }
+            };
+            if !wanted {
+                continue;
+            }
+            if let Err(e) = self.enqueue(event).await {
+                tracing::error!(error = %e, event = %event.id, "could not queue webhook deliveries");
+            }
+        }
     }
 
     async fn deliver_logged(&self) {

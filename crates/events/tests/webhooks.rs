@@ -5,8 +5,9 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::TimeZone;
 use domain::{DeliveryState, EventKind, NewWebhook};
 use events::webhooks::{signature, RetryPolicy, WebhookDispatcher};
-use events::Event;
+use events::{Event, EventBus};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use store::{Page, Store};
 
 /// One request the receiver saw: its headers and body.
@@ -242,4 +243,75 @@ async fn an_unreachable_receiver_is_logged_with_the_cause() {
         log[0].last_error
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_burst_of_events_published_at_once_is_queued_in_full() {
+    // Thousands of calls ending together publish their events faster than the dispatcher
+    // runs (here: all before it runs at all, on this single-threaded runtime). The bus holds
+    // them and the dispatcher queues every one: none "fell behind".
+    const BURST: usize = 2_500;
+    let store: Arc<dyn Store> =
+        Arc::new(store_sql::SqlStore::open("sqlite::memory:").await.unwrap());
+    let (url, _rx) = receiver(vec![200; BURST]).await;
+    let t0 = chrono::Utc
+        .with_ymd_and_hms(2026, 11, 21, 10, 0, 0)
+        .unwrap();
+    let hook = store
+        .create_webhook(
+            NewWebhook {
+                url,
+                events: vec![EventKind::CallEnded],
+                secret: SECRET.into(),
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let bus = EventBus::default();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = WebhookDispatcher::new(store.clone(), RetryPolicy::default()).spawn(
+        &bus,
+        Duration::from_secs(3600),
+        async move {
+            let _ = stopped.await;
+        },
+    );
+    for i in 0..BURST {
+        bus.publish(Event::new(
+            EventKind::CallEnded,
+            t0,
+            serde_json::json!({ "call": i }),
+        ));
+        // Events nobody subscribed to share the bus and must not crowd the others out.
+        bus.publish(Event::new(
+            EventKind::CallRinging,
+            t0,
+            serde_json::json!({ "call": i }),
+        ));
+    }
+    let mut queued = 0;
+    for _ in 0..600 {
+        queued = 0;
+        loop {
+            let page = store
+                .list_deliveries(hook.id, Page::new(Page::MAX_LIMIT, queued as u64))
+                .await
+                .unwrap();
+            queued += page.len();
+            if page.len() < Page::MAX_LIMIT as usize {
+                break;
+            }
+        }
+        if queued >= BURST {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        queued, BURST,
+        "one delivery per call.ended, none lost, none twice"
+    );
+    let _ = stop.send(());
+    let _ = task.await;
 }
