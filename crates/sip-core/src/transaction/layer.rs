@@ -188,7 +188,10 @@ pub struct TransactionLayer {
     config: TransactionConfig,
     next_id: TransactionId,
     ids: HashMap<TransactionKey, TransactionId>,
-    entries: HashMap<TransactionId, Entry>,
+    /// Boxed: an entry holds its request (728 bytes); under load the map holds
+    /// a hundred thousand (Timer J keeps finished ones 32 s), and growing it moved every one
+    /// at once, a pause long enough for the kernel to drop datagrams.
+    entries: HashMap<TransactionId, Box<Entry>>,
     timers: BinaryHeap<Reverse<(Instant, TransactionId, Timer)>>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<TransactionEvent>,
@@ -564,7 +567,7 @@ impl TransactionLayer {
         if let Some(Entry {
             transaction: Transaction::ClientInvite(tx),
             ..
-        }) = self.entries.get_mut(&id)
+        }) = self.entries.get_mut(&id).map(|e| &mut **e)
         {
             tx.on_cancel_sent(&mut out);
         }
@@ -607,11 +610,11 @@ impl TransactionLayer {
     }
 
     fn entry(&self, key: &TransactionKey) -> Option<&Entry> {
-        self.entries.get(self.ids.get(key)?)
+        self.entries.get(self.ids.get(key)?).map(|e| &**e)
     }
 
     fn entry_mut(&mut self, key: &TransactionKey) -> Option<&mut Entry> {
-        self.entries.get_mut(self.ids.get(key)?)
+        self.entries.get_mut(self.ids.get(key)?).map(|e| &mut **e)
     }
 
     fn insert(&mut self, key: TransactionKey, transaction: Transaction) -> TransactionId {
@@ -620,12 +623,12 @@ impl TransactionLayer {
         self.ids.insert(key.clone(), id);
         self.entries.insert(
             id,
-            Entry {
+            Box::new(Entry {
                 key,
                 transaction,
                 deadlines: [None; Timer::ALL.len()],
                 cancel_pending: false,
-            },
+            }),
         );
         id
     }
