@@ -863,3 +863,46 @@ fn cancel_after_a_final_response_is_a_no_op() {
         assert!(sim.layer(uac).is_empty());
     }
 }
+
+/// A finished INVITE transaction lingers 32 s (Timer L, M, H) for retransmissions; it keeps
+/// what those need (the last response, the ACK) but not the INVITE, which under call load
+/// would hold tens of thousands of parsed requests.
+#[test]
+fn finished_invite_transactions_let_go_of_the_request() {
+    use sip_core::transaction::{ClientInvite, ServerInvite};
+    let (sim, uac, uas) = pair(Sim::udp(), cfg());
+    let invite = request(&sim, Method::Invite, uac, uas, "z9hG4bK-keep");
+    for status in [StatusCode::OK, StatusCode::BUSY_HERE] {
+        let mut out = Vec::new();
+        let mut server = ServerInvite::new(invite.clone(), sim.peer(uac), cfg(), &mut out);
+        let ringing = invite.make_response(StatusCode::RINGING, Some("t"));
+        server.send_response(&ringing, &mut out).unwrap();
+        assert!(server.request().is_some(), "a 100 Trying may still be due");
+        server
+            .send_response(&invite.make_response(status, Some("t")), &mut out)
+            .unwrap();
+        assert!(server.request().is_none(), "after {status:?}");
+
+        let mut client = ClientInvite::start(invite.clone(), sim.peer(uas), cfg(), &mut out);
+        client.on_response(ringing.clone(), &mut out);
+        assert!(
+            client.request().is_some(),
+            "a CANCEL may still be made from it"
+        );
+        out.clear();
+        client.on_response(invite.make_response(status, Some("t")), &mut out);
+        assert!(client.request().is_none(), "after {status:?}");
+        if status == StatusCode::BUSY_HERE {
+            // The ACK for the error went out, and goes out again for a retransmitted 486.
+            let acks = |out: &[sip_core::transaction::Output]| {
+                out.iter()
+                    .filter(|o| matches!(o, sip_core::transaction::Output::Transmit(t) if t.payload.starts_with(b"ACK ")))
+                    .count()
+            };
+            assert_eq!(acks(&out), 1);
+            out.clear();
+            client.on_response(invite.make_response(status, Some("t")), &mut out);
+            assert_eq!(acks(&out), 1);
+        }
+    }
+}

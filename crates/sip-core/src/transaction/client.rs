@@ -32,7 +32,9 @@ pub enum ClientInviteState {
 #[derive(Debug, Clone)]
 pub struct ClientInvite {
     state: ClientInviteState,
-    request: Request,
+    /// The INVITE (CANCEL and the ACK of an error are made from it) and its bytes (Timer A),
+    /// until a final response: a finished transaction waits 32 s and keeps neither.
+    request: Option<Request>,
     request_bytes: Bytes,
     ack_bytes: Option<Bytes>,
     destination: Peer,
@@ -68,7 +70,7 @@ impl ClientInvite {
         });
         ClientInvite {
             state: ClientInviteState::Calling,
-            request,
+            request: Some(request),
             request_bytes,
             ack_bytes: None,
             destination,
@@ -83,9 +85,9 @@ impl ClientInvite {
         self.state
     }
 
-    /// The INVITE this transaction sends.
-    pub fn request(&self) -> &Request {
-        &self.request
+    /// The INVITE this transaction sends, until a final response arrived.
+    pub fn request(&self) -> Option<&Request> {
+        self.request.as_ref()
     }
 
     /// Where the INVITE goes.
@@ -125,6 +127,8 @@ impl ClientInvite {
             }
             Calling | Proceeding if status.is_success() => {
                 self.state = Accepted;
+                self.request = None;
+                self.request_bytes = Bytes::new();
                 out.push(Output::CancelTimer(Timer::A));
                 out.push(Output::CancelTimer(Timer::B));
                 out.push(Output::CancelTimer(Timer::Cancel));
@@ -139,9 +143,12 @@ impl ClientInvite {
                 out.push(Output::CancelTimer(Timer::A));
                 out.push(Output::CancelTimer(Timer::B));
                 out.push(Output::CancelTimer(Timer::Cancel));
-                let ack = Bytes::from(self.request.make_ack_for_error(&response).to_bytes());
-                self.send(ack.clone(), out);
-                self.ack_bytes = Some(ack);
+                if let Some(request) = self.request.take() {
+                    let ack = Bytes::from(request.make_ack_for_error(&response).to_bytes());
+                    self.send(ack.clone(), out);
+                    self.ack_bytes = Some(ack);
+                }
+                self.request_bytes = Bytes::new();
                 out.push(Output::Response(response));
                 let wait = if self.destination.protocol.is_reliable() {
                     Duration::ZERO

@@ -546,7 +546,10 @@ impl TransactionLayer {
                 Ok(Some(cancel_key))
             }
             ClientInviteState::Proceeding => {
-                let (cancel, destination) = (tx.request().make_cancel(), tx.destination());
+                let Some(request) = tx.request() else {
+                    return Ok(None);
+                };
+                let (cancel, destination) = (request.make_cancel(), tx.destination());
                 if self.ids.contains_key(&cancel_key) {
                     return Ok(Some(cancel_key));
                 }

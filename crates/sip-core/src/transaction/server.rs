@@ -30,7 +30,9 @@ pub enum ServerInviteState {
 #[derive(Debug, Clone)]
 pub struct ServerInvite {
     state: ServerInviteState,
-    request: Request,
+    /// Until the final response (the 100 Trying is made from it). Not kept afterwards: a
+    /// finished transaction waits 32 s for retransmissions, and under call load thousands do.
+    request: Option<Request>,
     destination: Peer,
     config: TransactionConfig,
     last_response: Option<Bytes>,
@@ -50,7 +52,7 @@ impl ServerInvite {
     ) -> ServerInvite {
         let mut tx = ServerInvite {
             state: ServerInviteState::Proceeding,
-            request,
+            request: Some(request),
             destination: response_destination,
             config,
             last_response: None,
@@ -72,9 +74,9 @@ impl ServerInvite {
         self.state
     }
 
-    /// The INVITE.
-    pub fn request(&self) -> &Request {
-        &self.request
+    /// The INVITE, until a final response was sent.
+    pub fn request(&self) -> Option<&Request> {
+        self.request.as_ref()
     }
 
     /// Where responses go.
@@ -132,7 +134,10 @@ impl ServerInvite {
                 self.send(bytes.clone(), out);
                 if status.is_provisional() {
                     self.last_response = Some(bytes);
-                } else if status.is_success() {
+                    return Ok(());
+                }
+                self.request = None;
+                if status.is_success() {
                     self.state = Accepted;
                     self.last_response = None;
                     out.push(Output::StartTimer {
@@ -200,11 +205,10 @@ impl ServerInvite {
     }
 
     fn send_trying(&mut self, out: &mut Vec<Output>) {
-        let trying = Bytes::from(
-            self.request
-                .make_response(StatusCode::TRYING, None)
-                .to_bytes(),
-        );
+        let Some(request) = &self.request else {
+            return;
+        };
+        let trying = Bytes::from(request.make_response(StatusCode::TRYING, None).to_bytes());
         self.send(trying.clone(), out);
         self.last_response = Some(trying);
     }
