@@ -101,6 +101,11 @@ impl WebhookDispatcher {
         if !self.store.has_webhook_subscribers(event.kind).await? {
             return Ok(0);
         }
+        self.enqueue_subscribed(event).await
+    }
+
+    /// [`Self::enqueue`] once the event's kind is known to have subscribers.
+    async fn enqueue_subscribed(&self, event: &Event) -> StoreResult<u64> {
         let payload = serde_json::to_value(event).expect("events serialize");
         let queued = self
             .store
@@ -259,7 +264,7 @@ impl WebhookDispatcher {
             if !wanted {
                 continue;
             }
-            if let Err(e) = self.enqueue(event).await {
+            if let Err(e) = self.enqueue_subscribed(event).await {
                 tracing::error!(error = %e, event = %event.id, "could not queue webhook deliveries");
             }
         }

@@ -64,6 +64,26 @@ async fn sqlite_store() -> (Arc<dyn Store>, std::path::PathBuf) {
 
 const SECRET: &str = "whsec_test_secret_0123456789";
 
+/// A webhook at `url` for these kinds of event, signed with [`SECRET`].
+async fn subscribed(
+    store: &Arc<dyn Store>,
+    url: impl Into<String>,
+    events: Vec<EventKind>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> domain::Webhook {
+    store
+        .create_webhook(
+            NewWebhook {
+                url: url.into(),
+                events,
+                secret: SECRET.into(),
+            },
+            at,
+        )
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_failed_delivery_is_retried_after_the_backoff_and_then_delivered_signed() {
     let (url, rx) = receiver(vec![500]).await;
@@ -71,17 +91,7 @@ async fn a_failed_delivery_is_retried_after_the_backoff_and_then_delivered_signe
     let t0 = chrono::Utc
         .with_ymd_and_hms(2026, 11, 21, 10, 0, 0)
         .unwrap();
-    let hook = store
-        .create_webhook(
-            NewWebhook {
-                url,
-                events: vec![EventKind::CallEnded],
-                secret: SECRET.into(),
-            },
-            t0,
-        )
-        .await
-        .unwrap();
+    let hook = subscribed(&store, url, vec![EventKind::CallEnded], t0).await;
     let dispatcher = WebhookDispatcher::new(store.clone(), RetryPolicy::default());
 
     let event = Event::new(
@@ -155,17 +165,7 @@ async fn a_receiver_that_keeps_failing_is_given_up_on_after_the_last_attempt() {
     let t0 = chrono::Utc
         .with_ymd_and_hms(2026, 11, 21, 10, 0, 0)
         .unwrap();
-    let hook = store
-        .create_webhook(
-            NewWebhook {
-                url,
-                events: vec![EventKind::LeadCreated],
-                secret: SECRET.into(),
-            },
-            t0,
-        )
-        .await
-        .unwrap();
+    let hook = subscribed(&store, url, vec![EventKind::LeadCreated], t0).await;
     let policy = RetryPolicy {
         max_attempts: 2,
         ..RetryPolicy::default()
@@ -209,17 +209,13 @@ async fn an_unreachable_receiver_is_logged_with_the_cause() {
     let t0 = chrono::Utc
         .with_ymd_and_hms(2026, 11, 21, 10, 0, 0)
         .unwrap();
-    let hook = store
-        .create_webhook(
-            NewWebhook {
-                url: "http://127.0.0.1:9/hook".into(),
-                events: vec![EventKind::CallEnded],
-                secret: SECRET.into(),
-            },
-            t0,
-        )
-        .await
-        .unwrap();
+    let hook = subscribed(
+        &store,
+        "http://127.0.0.1:9/hook",
+        vec![EventKind::CallEnded],
+        t0,
+    )
+    .await;
     let dispatcher = WebhookDispatcher::new(store.clone(), RetryPolicy::default());
     dispatcher
         .enqueue(&Event::new(EventKind::CallEnded, t0, serde_json::json!({})))
@@ -257,17 +253,7 @@ async fn a_burst_of_events_published_at_once_is_queued_in_full() {
     let t0 = chrono::Utc
         .with_ymd_and_hms(2026, 11, 21, 10, 0, 0)
         .unwrap();
-    let hook = store
-        .create_webhook(
-            NewWebhook {
-                url,
-                events: vec![EventKind::CallEnded],
-                secret: SECRET.into(),
-            },
-            t0,
-        )
-        .await
-        .unwrap();
+    let hook = subscribed(&store, url, vec![EventKind::CallEnded], t0).await;
     let bus = EventBus::default();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = WebhookDispatcher::new(store.clone(), RetryPolicy::default()).spawn(
