@@ -10,6 +10,7 @@ use crate::SqlStore;
 use domain::*;
 use sqlx::Row;
 use std::collections::HashMap;
+use std::sync::LazyLock;
 use std::time::Duration;
 use store::{CallLog, LoggedCall, StoreError, StoreResult};
 
@@ -98,10 +99,7 @@ impl SqlStore {
             .filter_map(|l| l.call.idempotency_key.as_deref())
             .collect();
         seen.read_keys(&mut tx, &keys).await?;
-        let mut logged = Vec::with_capacity(logs.len());
-        for log in logs {
-            logged.push(log_call_in(&mut tx, log, &mut seen).await?);
-        }
+        let logged = log_calls_in(&mut tx, logs, &mut seen).await?;
         tx.commit().await?;
         Ok(logged)
     }
@@ -109,9 +107,14 @@ impl SqlStore {
     /// One attempt, in its own transaction.
     async fn log_call_once(&self, log: &CallLog) -> Result<LoggedCall, AttemptError> {
         let mut tx = self.begin().await?;
-        let logged = log_call_in(&mut tx, log, &mut SeenInBatch::default()).await?;
+        let mut logged = log_calls_in(
+            &mut tx,
+            std::slice::from_ref(log),
+            &mut SeenInBatch::default(),
+        )
+        .await?;
         tx.commit().await?;
-        Ok(logged)
+        Ok(logged.remove(0))
     }
 
     /// After a foreign-key failure: the first reference of `log` that points nowhere.
@@ -188,8 +191,8 @@ impl SqlStore {
 /// writer of what it remembers until it commits.
 #[derive(Default)]
 struct SeenInBatch {
-    /// Calls by idempotency key: read for the whole batch up front (`keys_read`), then each
-    /// call this transaction inserts.
+    /// Calls by idempotency key, read for the whole batch up front (`keys_read`). (A key
+    /// repeated within the batch is matched by [`log_calls_in`] itself.)
     calls: HashMap<String, CallRecord>,
     keys_read: bool,
     /// Lines by number.
@@ -354,30 +357,116 @@ async fn open_lead_carrying(
     Ok(None)
 }
 
-/// Everything one call writes, inside `tx` (which the caller commits).
-async fn log_call_in(
+/// Everything a batch of calls writes, inside `tx` (which the caller commits); one result
+/// per log, in order. Lines and leads are found or created call by call (a later call of the
+/// batch joins the lead an earlier one created); the records and their timeline entries are
+/// then inserted a chunk of rows per statement, which is most of what lets the SIP server log
+/// thousands of calls a second.
+async fn log_calls_in(
+    tx: &mut Tx,
+    logs: &[CallLog],
+    seen: &mut SeenInBatch,
+) -> Result<Vec<LoggedCall>, AttemptError> {
+    let mut prepared = Vec::with_capacity(logs.len());
+    let mut new_calls: Vec<NewRecord> = Vec::with_capacity(logs.len());
+    // Idempotency keys of this batch's new calls: the same report twice in one batch makes
+    // one record.
+    let mut batch_keys: HashMap<&str, usize> = HashMap::new();
+    for log in logs {
+        // The same report twice (a retrying bridge app) must not make a second record.
+        if let Some(key) = log.call.idempotency_key.as_deref() {
+            if let Some(&earlier) = batch_keys.get(key) {
+                prepared.push(Prepared::SameAs(earlier));
+                continue;
+            }
+            if let Some(record) = seen.call_with_key(tx, key).await? {
+                let line = match record.line_id {
+                    Some(id) => line_by_id(tx, id).await?,
+                    None => None,
+                };
+                prepared.push(Prepared::Stored(LoggedCall {
+                    call: record,
+                    created_lead: None,
+                    line,
+                    line_created: false,
+                    duplicate: true,
+                }));
+                continue;
+            }
+            batch_keys.insert(key, new_calls.len());
+        }
+        prepared.push(Prepared::New(new_calls.len()));
+        new_calls.push(prepare_call(tx, log, seen).await?);
+    }
+
+    insert_records(tx, &mut new_calls).await?;
+    insert_call_timeline(tx, &new_calls).await?;
+    // Call tracking's promise: a contact's source is where he first came from (the first
+    // call of the batch with a source wins, as when they are logged one by one).
+    for new in &new_calls {
+        if let (Some(contact), Some(source)) = (new.record.contact_id, new.record.source_id) {
+            sqlx::query("UPDATE contacts SET source_id = $1 WHERE id = $2 AND source_id IS NULL")
+                .bind(source.0)
+                .bind(contact.0)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+
+    Ok(prepared
+        .into_iter()
+        .map(|p| match p {
+            Prepared::Stored(logged) => logged,
+            Prepared::New(i) => {
+                let new = &mut new_calls[i];
+                LoggedCall {
+                    call: new.record.clone(),
+                    created_lead: new.created_lead.take(),
+                    line: new.line.clone(),
+                    line_created: new.line_created,
+                    duplicate: false,
+                }
+            }
+            Prepared::SameAs(i) => LoggedCall {
+                call: new_calls[i].record.clone(),
+                created_lead: None,
+                line: new_calls[i].line.clone(),
+                line_created: false,
+                duplicate: true,
+            },
+        })
+        .collect())
+}
+
+/// What became of one log of a batch before the records are inserted.
+enum Prepared {
+    /// Logged before under the same idempotency key: that record; nothing is written.
+    Stored(LoggedCall),
+    /// A new record: its index among the batch's new calls.
+    New(usize),
+    /// The same idempotency key as an earlier new call of this batch (that call's index).
+    SameAs(usize),
+}
+
+/// A call whose line and lead are settled and whose record is yet to be inserted.
+struct NewRecord {
+    /// The record as it will be stored; [`insert_records`] sets its id.
+    record: CallRecord,
+    /// The customer's number (`remote_e164`).
+    remote: Option<String>,
+    created_lead: Option<Lead>,
+    line: Option<Line>,
+    line_created: bool,
+}
+
+/// Settles one call's line (call tracking) and lead (an unknown caller's), writing them if
+/// new, and gives its record as it will be stored.
+async fn prepare_call(
     tx: &mut Tx,
     log: &CallLog,
     seen: &mut SeenInBatch,
-) -> Result<LoggedCall, AttemptError> {
+) -> Result<NewRecord, AttemptError> {
     let call = &log.call;
-
-    // The same report twice (a retrying bridge app) must not make a second record.
-    if let Some(key) = &call.idempotency_key {
-        if let Some(record) = seen.call_with_key(tx, key).await? {
-            let line = match record.line_id {
-                Some(id) => line_by_id(tx, id).await?,
-                None => None,
-            };
-            return Ok(LoggedCall {
-                call: record,
-                created_lead: None,
-                line,
-                line_created: false,
-                duplicate: true,
-            });
-        }
-    }
 
     // Call tracking: our number on the call, created on first sight.
     let (line, line_created) = match (&log.line_number, call.line_id) {
@@ -447,46 +536,11 @@ async fn log_call_in(
         }
     }
 
-    let (origin_kind, origin_device) = rows::origin_parts(call.origin);
-    let row = sqlx::query(concat!(
-        "INSERT INTO calls (direction, caller_e164, caller_raw, called_e164, called_raw, remote_e164, line_id, source_id, agent_id, queue, ",
-        "started_at, answered_at, ended_at, duration_s, status, recording, rating, notes, contact_id, company_id, lead_id, deal_id, ",
-        "origin_kind, origin_device, idempotency_key) ",
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) ",
-        "RETURNING id"
-    ))
-    .bind(call.direction.as_str())
-    .bind(call.caller.e164.as_deref())
-    .bind(call.caller.raw.as_str())
-    .bind(call.called.e164.as_deref())
-    .bind(call.called.raw.as_str())
-    .bind(remote)
-    .bind(line_id.map(|i| i.0))
-    .bind(source_id.map(|i| i.0))
-    .bind(call.agent_id.map(|i| i.0))
-    .bind(call.queue.as_deref())
-    .bind(ms(call.started_at))
-    .bind(call.answered_at.map(ms))
-    .bind(ms(call.ended_at))
-    .bind(call.duration_s())
-    .bind(call.status.as_str())
-    .bind(call.recording.as_deref())
-    .bind(call.rating.map(i64::from))
-    .bind(call.notes.as_deref())
-    .bind(parties.contact_id.map(|i| i.0))
-    .bind(parties.company_id.map(|i| i.0))
-    .bind(parties.lead_id.map(|i| i.0))
-    .bind(parties.deal_id.map(|i| i.0))
-    .bind(origin_kind)
-    .bind(origin_device)
-    .bind(call.idempotency_key.as_deref())
-    .fetch_one(&mut **tx)
-    .await?;
-    // The record is what was just written, as the database gives it back (instants to the
-    // millisecond); only the id is read. Decoding the whole row was a good part of the
+    // The record is what will be written, as the database gives it back (instants to the
+    // millisecond); only the id is read back. Decoding whole rows was a good part of the
     // cost of logging a call.
     let record = CallRecord {
-        id: CallId(row.try_get::<i64, _>(0)?),
+        id: CallId(0),
         direction: call.direction,
         caller: call.caller.clone(),
         called: call.called.clone(),
@@ -510,42 +564,178 @@ async fn log_call_in(
         origin: call.origin,
         idempotency_key: call.idempotency_key.clone(),
     };
-    if let Some(key) = &record.idempotency_key {
-        seen.calls.insert(key.clone(), record.clone());
-    }
-
-    let subjects = [
-        parties.contact_id.map(Subject::Contact),
-        parties.lead_id.map(Subject::Lead),
-        parties.deal_id.map(Subject::Deal),
-    ];
-    for subject in subjects.into_iter().flatten() {
-        sqlx::query(
-            "INSERT INTO timeline (subject_kind, subject_id, kind, at, call_id, author_id, text) VALUES ($1, $2, $3, $4, $5, $6, NULL)",
-        )
-        .bind(subject.kind_str())
-        .bind(subject.raw_id())
-        .bind(TimelineKind::Call.as_str())
-        .bind(ms(call.started_at))
-        .bind(record.id.0)
-        .bind(call.agent_id.map(|i| i.0))
-        .execute(&mut **tx)
-        .await?;
-    }
-
-    // Call tracking's promise: a contact's source is where he first came from.
-    if let (Some(contact), Some(source)) = (parties.contact_id, source_id) {
-        sqlx::query("UPDATE contacts SET source_id = $1 WHERE id = $2 AND source_id IS NULL")
-            .bind(source.0)
-            .bind(contact.0)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(LoggedCall {
-        call: record,
+    Ok(NewRecord {
+        record,
+        remote: remote.map(str::to_owned),
         created_lead,
         line,
         line_created,
-        duplicate: false,
     })
+}
+
+/// Rows per INSERT: a batch is cut greedily into these sizes. A few fixed sizes rather than
+/// one statement per batch size, so the connection's prepared-statement cache keeps them;
+/// 64 rows of 25 columns stay far below every backend's limit on bound parameters.
+const ROWS_PER_INSERT: [usize; 4] = [64, 16, 4, 1];
+
+/// The sizes of the INSERTs for `n` rows, largest first.
+fn insert_sizes(mut n: usize) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let size = ROWS_PER_INSERT.into_iter().find(|size| *size <= n)?;
+        n -= size;
+        Some(size)
+    })
+}
+
+/// One multi-row INSERT statement per size of [`ROWS_PER_INSERT`]: `head`, then for each row
+/// `columns` numbered placeholders followed by `row_tail`, then `tail`.
+struct MultiRowInsert {
+    sql: Vec<String>,
+}
+
+impl MultiRowInsert {
+    fn new(head: &str, columns: usize, row_tail: &str, tail: &str) -> Self {
+        let sql = ROWS_PER_INSERT
+            .iter()
+            .map(|rows| {
+                let values: Vec<String> = (0..*rows)
+                    .map(|row| {
+                        let params: Vec<String> = (1..=columns)
+                            .map(|column| format!("${}", row * columns + column))
+                            .collect();
+                        format!("({}{row_tail})", params.join(", "))
+                    })
+                    .collect();
+                format!("{head} VALUES {}{tail}", values.join(", "))
+            })
+            .collect();
+        MultiRowInsert { sql }
+    }
+
+    /// The statement for `rows` rows, one of [`ROWS_PER_INSERT`].
+    fn sql(&self, rows: usize) -> &str {
+        let at = ROWS_PER_INSERT
+            .iter()
+            .position(|size| *size == rows)
+            .expect("a size from insert_sizes");
+        &self.sql[at]
+    }
+}
+
+static INSERT_CALLS: LazyLock<MultiRowInsert> = LazyLock::new(|| {
+    MultiRowInsert::new(
+        concat!(
+            "INSERT INTO calls (direction, caller_e164, caller_raw, called_e164, called_raw, remote_e164, line_id, source_id, agent_id, queue, ",
+            "started_at, answered_at, ended_at, duration_s, status, recording, rating, notes, contact_id, company_id, lead_id, deal_id, ",
+            "origin_kind, origin_device, idempotency_key)"
+        ),
+        25,
+        "",
+        " RETURNING id",
+    )
+});
+
+static INSERT_CALL_TIMELINE: LazyLock<MultiRowInsert> = LazyLock::new(|| {
+    MultiRowInsert::new(
+        "INSERT INTO timeline (subject_kind, subject_id, kind, at, call_id, author_id, text)",
+        6,
+        ", NULL",
+        "",
+    )
+});
+
+/// Inserts the records, a chunk of rows per statement, and sets their ids.
+async fn insert_records(tx: &mut Tx, new_calls: &mut [NewRecord]) -> Result<(), AttemptError> {
+    let mut rest = new_calls;
+    for rows in insert_sizes(rest.len()) {
+        let (chunk, tail) = std::mem::take(&mut rest).split_at_mut(rows);
+        rest = tail;
+        let mut query = sqlx::query(INSERT_CALLS.sql(rows));
+        for new in chunk.iter() {
+            let r = &new.record;
+            let (origin_kind, origin_device) = rows::origin_parts(r.origin);
+            query = query
+                .bind(r.direction.as_str())
+                .bind(r.caller.e164.clone())
+                .bind(r.caller.raw.clone())
+                .bind(r.called.e164.clone())
+                .bind(r.called.raw.clone())
+                .bind(new.remote.clone())
+                .bind(r.line_id.map(|i| i.0))
+                .bind(r.source_id.map(|i| i.0))
+                .bind(r.agent_id.map(|i| i.0))
+                .bind(r.queue.clone())
+                .bind(ms(r.started_at))
+                .bind(r.answered_at.map(ms))
+                .bind(ms(r.ended_at))
+                .bind(r.duration_s)
+                .bind(r.status.as_str())
+                .bind(r.recording.clone())
+                .bind(r.rating.map(i64::from))
+                .bind(r.notes.clone())
+                .bind(r.contact_id.map(|i| i.0))
+                .bind(r.company_id.map(|i| i.0))
+                .bind(r.lead_id.map(|i| i.0))
+                .bind(r.deal_id.map(|i| i.0))
+                .bind(origin_kind)
+                .bind(origin_device)
+                .bind(r.idempotency_key.clone());
+        }
+        let mut ids = query
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get::<i64, _>(0))
+            .collect::<Result<Vec<i64>, _>>()?;
+        // RETURNING promises no order, but one statement's rows get increasing ids in the
+        // order of its VALUES (SQLite's rowid and PostgreSQL's sequence are both taken row
+        // by row): sorted, the ids line up with the rows.
+        ids.sort_unstable();
+        if ids.len() != chunk.len() {
+            return Err(AttemptError::Db(sqlx::Error::Protocol(format!(
+                "{} call records inserted, {} ids returned",
+                chunk.len(),
+                ids.len()
+            ))));
+        }
+        for (new, id) in chunk.iter_mut().zip(ids) {
+            new.record.id = CallId(id);
+        }
+    }
+    Ok(())
+}
+
+/// The "call" timeline entries: one on each of the call's contact, lead and deal.
+async fn insert_call_timeline(tx: &mut Tx, new_calls: &[NewRecord]) -> Result<(), AttemptError> {
+    let entries: Vec<(Subject, &CallRecord)> = new_calls
+        .iter()
+        .flat_map(|new| {
+            let r = &new.record;
+            [
+                r.contact_id.map(Subject::Contact),
+                r.lead_id.map(Subject::Lead),
+                r.deal_id.map(Subject::Deal),
+            ]
+            .into_iter()
+            .flatten()
+            .map(move |subject| (subject, r))
+        })
+        .collect();
+    let mut rest = &entries[..];
+    for rows in insert_sizes(entries.len()) {
+        let (chunk, tail) = rest.split_at(rows);
+        rest = tail;
+        let mut query = sqlx::query(INSERT_CALL_TIMELINE.sql(rows));
+        for (subject, record) in chunk {
+            query = query
+                .bind(subject.kind_str())
+                .bind(subject.raw_id())
+                .bind(TimelineKind::Call.as_str())
+                .bind(ms(record.started_at))
+                .bind(record.id.0)
+                .bind(record.agent_id.map(|i| i.0));
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }

@@ -156,6 +156,11 @@ impl SqlStore {
                     conn.execute("PRAGMA journal_mode = WAL").await?;
                     conn.execute("PRAGMA synchronous = FULL").await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
+                    // Statement journals (every insert that checks a foreign key inside a
+                    // transaction opens one) stay in memory: by default they spill to a
+                    // temporary file past 64 KiB, which in a batch of call records meant a
+                    // write() for nearly every page touched.
+                    conn.execute("PRAGMA temp_store = MEMORY").await?;
                     conn.execute(
                         format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str(),
                     )

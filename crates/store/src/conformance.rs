@@ -80,6 +80,7 @@ macro_rules! conformance_tests {
             log_call_round_trips_every_call_field,
             log_call_with_a_missing_reference_writes_nothing,
             log_calls_in_a_batch_act_like_one_by_one,
+            a_large_batch_gives_each_call_its_own_record_and_timeline_entry,
             concurrent_calls_from_one_unknown_number_make_one_lead,
             concurrent_calls_with_one_idempotency_key_make_one_record,
             list_calls_filters_and_orders_newest_first,
@@ -3117,6 +3118,64 @@ pub async fn log_calls_in_a_batch_act_like_one_by_one(store: Arc<dyn Store>) {
     assert_eq!(all_calls(store.as_ref()).await.len(), 5);
     assert_eq!(all_leads(store.as_ref()).await.len(), 3);
     assert!(store.log_calls(Vec::new()).await.is_empty());
+}
+
+/// A batch as large as the SIP server writes under load (a backend may insert it several
+/// rows per statement): every answer is its own stored record, ids differ and grow in batch
+/// order, and each lead's timeline points at its own call.
+pub async fn a_large_batch_gives_each_call_its_own_record_and_timeline_entry(
+    store: Arc<dyn Store>,
+) {
+    const CALLS: u32 = 89;
+    let logs: Vec<CallLog> = (0..CALLS)
+        .map(|i| {
+            let remote = format!("+49301{i:05}");
+            let mut call = new_call(
+                Direction::Incoming,
+                &remote,
+                "+4930999001",
+                at(8 + i / 60, i % 60),
+            );
+            call.queue = Some(format!("queue {i}"));
+            call.idempotency_key = Some(format!("sip:batch-{i}:in"));
+            unknown_caller_log(call, Some("+4930999001"))
+        })
+        .collect();
+    let results = store.log_calls(logs).await;
+    assert_eq!(results.len(), CALLS as usize, "one result per call");
+    let mut last_id = 0;
+    for (i, result) in results.iter().enumerate() {
+        let logged = result.as_ref().expect("logged");
+        assert!(!logged.duplicate);
+        assert!(logged.call.id.0 > last_id, "ids grow in batch order");
+        last_id = logged.call.id.0;
+        assert_eq!(
+            logged.call.queue.as_deref(),
+            Some(format!("queue {i}").as_str())
+        );
+        let stored = store.get_call(logged.call.id).await.expect("stored");
+        assert_eq!(
+            logged.call, stored,
+            "call {i}: the answer is the stored record"
+        );
+        let lead = logged
+            .created_lead
+            .as_ref()
+            .expect("an unknown number, a new lead");
+        assert_eq!(logged.call.lead_id, Some(lead.id));
+        let calls_on_lead: Vec<Option<CallId>> = timeline(store.as_ref(), Subject::Lead(lead.id))
+            .await
+            .into_iter()
+            .filter(|e| e.kind == TimelineKind::Call)
+            .map(|e| e.call_id)
+            .collect();
+        assert_eq!(
+            calls_on_lead,
+            vec![Some(logged.call.id)],
+            "call {i}'s lead timeline"
+        );
+    }
+    assert_eq!(all_calls(store.as_ref()).await.len(), CALLS as usize);
 }
 
 /// How many calls race in the concurrency cases.
