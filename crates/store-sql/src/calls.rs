@@ -384,13 +384,13 @@ async fn log_calls_in(
                     Some(id) => line_by_id(tx, id).await?,
                     None => None,
                 };
-                prepared.push(Prepared::Stored(LoggedCall {
+                prepared.push(Prepared::Stored(Box::new(LoggedCall {
                     call: record,
                     created_lead: None,
                     line,
                     line_created: false,
                     duplicate: true,
-                }));
+                })));
                 continue;
             }
             batch_keys.insert(key, new_calls.len());
@@ -416,7 +416,7 @@ async fn log_calls_in(
     Ok(prepared
         .into_iter()
         .map(|p| match p {
-            Prepared::Stored(logged) => logged,
+            Prepared::Stored(logged) => *logged,
             Prepared::New(i) => {
                 let new = &mut new_calls[i];
                 LoggedCall {
@@ -441,7 +441,7 @@ async fn log_calls_in(
 /// What became of one log of a batch before the records are inserted.
 enum Prepared {
     /// Logged before under the same idempotency key: that record; nothing is written.
-    Stored(LoggedCall),
+    Stored(Box<LoggedCall>),
     /// A new record: its index among the batch's new calls.
     New(usize),
     /// The same idempotency key as an earlier new call of this batch (that call's index).
