@@ -77,6 +77,10 @@ impl std::hash::Hasher for IdHasher {
 pub(crate) type AgentMap<V> =
     std::collections::HashMap<AgentId, V, std::hash::BuildHasherDefault<IdHasher>>;
 
+/// A set of agents, hashed with [`IdHasher`].
+pub(crate) type AgentSet =
+    std::collections::HashSet<AgentId, std::hash::BuildHasherDefault<IdHasher>>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

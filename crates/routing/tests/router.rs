@@ -255,3 +255,68 @@ fn pickup_target_is_a_question_and_pickup_the_answer() {
         }));
     assert_eq!(router.pickup_target(AgentId(2)), None);
 }
+
+/// The agents a call's outputs ring.
+fn rung(outputs: &[Output]) -> Vec<AgentId> {
+    outputs
+        .iter()
+        .flat_map(|output| match &output.action {
+            Action::Ring { agents, .. } => agents.iter().map(|target| target.agent).collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+fn evenly_settings(members: &str) -> RoutingConfig {
+    let agents: String = (1..=4)
+        .map(|id| format!("[[agents]]\nid = {id}\nname = \"Agent {id}\"\n"))
+        .collect();
+    RoutingConfig::from_toml(&format!(
+        "{agents}[[lines]]\nnumber = \"+493000000001\"\nname = \"Main\"\nqueue = \"q\"\n\
+         [[queues]]\nname = \"q\"\nstrategy = \"evenly\"\nmembers = [{members}]\nrings = 2\n"
+    ))
+    .unwrap()
+}
+
+/// "Evenly" across a settings change: members keep their place by their latest offer, and a
+/// member new to the queue counts as never offered, in the new settings' order. A call that
+/// started under the old settings goes on in the old member list.
+#[test]
+fn evenly_order_survives_replaced_settings() {
+    let mut router = Router::new(evenly_settings("1, 2, 3")).unwrap();
+    // Call 1 goes to agent 1, who answers: 1 is now the member offered last.
+    let (first, outputs) = router.call_arrived(arrival(), at(0));
+    assert_eq!(rung(&outputs), [AgentId(1)]);
+    let answered = Event::AgentLeg {
+        agent: AgentId(1),
+        status: LegStatus::Answered,
+    };
+    router.handle(first, answered, at(1));
+    // Call 2 starts under the old settings and rings agent 2, who is busy...
+    let (second, outputs) = router.call_arrived(arrival(), at(2));
+    assert_eq!(rung(&outputs), [AgentId(2)]);
+    // ...when the queue becomes [4, 3, 2, 1].
+    router
+        .replace_config(evenly_settings("4, 3, 2, 1"))
+        .unwrap();
+    let busy = Event::AgentLeg {
+        agent: AgentId(2),
+        status: LegStatus::Busy,
+    };
+    let outputs = router.handle(second, busy, at(3));
+    assert_eq!(
+        rung(&outputs),
+        [AgentId(3)],
+        "the old call keeps its member list"
+    );
+    // A new call: 4 was never offered (first); 3 and 2 were offered after 1, and 1 is on a call.
+    let (third, outputs) = router.call_arrived(arrival(), at(4));
+    assert_eq!(rung(&outputs), [AgentId(4)]);
+    let busy = Event::AgentLeg {
+        agent: AgentId(4),
+        status: LegStatus::Busy,
+    };
+    let outputs = router.handle(third, busy, at(5));
+    // 3 is ringing for call 2; 2 (offered before 3) is free again.
+    assert_eq!(rung(&outputs), [AgentId(2)]);
+}

@@ -27,7 +27,7 @@ use crate::engine::types::{
     Action, CallArrival, Caller, CrmCard, Event, ExtensionSource, FallbackReason, LegStatus,
     LogEntry, Mailbox, MissReason, Outcome, PromptKind, RejectReason, RingTarget, Unavailable,
 };
-use crate::ids::{AgentId, CallId, PlaybackId, TimerId};
+use crate::ids::{AgentId, AgentSet, CallId, PlaybackId, TimerId};
 use crate::schedule::{local_time, openness, Openness};
 
 /// Everything a call's handlers need besides the call itself.
@@ -832,7 +832,7 @@ impl Call {
         let mut offer = Vec::new();
         match group.strategy {
             QueueStrategy::Evenly | QueueStrategy::InOrder => {
-                for agent in run.remaining.by_ref() {
+                while let Some(agent) = run.remaining.take_next(ctx.state, config) {
                     match availability(
                         ctx.state,
                         &self.declined,
@@ -851,7 +851,7 @@ impl Call {
             QueueStrategy::AllAtOnce => {
                 let mut sip_phones = 0;
                 let mut deferred = VecDeque::new();
-                for agent in run.remaining.by_ref() {
+                while let Some(agent) = run.remaining.take_next(ctx.state, config) {
                     if let Err(why) = availability(
                         ctx.state,
                         &self.declined,
@@ -1347,22 +1347,57 @@ fn device_of(config: &RoutingConfig, agent: AgentId) -> DeviceKind {
 pub(crate) enum OfferOrder {
     /// In this order (the configured one, or what is left of an offer to all).
     Listed(VecDeque<AgentId>),
-    /// "Evenly": the member offered longest ago first (never offered before anyone), ties
-    /// in the configured order; keys are (last offer, position in the queue). A heap rather
-    /// than a sorted list: a call usually takes the first or second member, and sorting a
-    /// queue of a thousand for every call cost more than the rest of routing it.
+    /// "Evenly" under the router's current settings: the queue's shared rotation
+    /// ([`QueueState::rotation`]), less the members this pass has already taken. Nothing is
+    /// copied per call: a call usually takes the first or second member.
+    Rotation { queue: usize, taken: AgentSet },
+    /// "Evenly" under settings since replaced: the member offered longest ago first (never
+    /// offered before anyone), ties in the configured order; keys are (last offer, position
+    /// in the queue).
     LongestIdle(BinaryHeap<Reverse<(u64, usize, AgentId)>>),
 }
 
-impl Iterator for OfferOrder {
-    type Item = AgentId;
-
-    fn next(&mut self) -> Option<AgentId> {
+impl OfferOrder {
+    /// The next member to offer, taken out of this order.
+    fn take_next(&mut self, state: &QueueState, config: &RoutingConfig) -> Option<AgentId> {
         match self {
             OfferOrder::Listed(members) => members.pop_front(),
             OfferOrder::LongestIdle(heap) => heap.pop().map(|Reverse((_, _, agent))| agent),
+            OfferOrder::Rotation { queue, taken } => {
+                let Some(mut rotation) = state.rotation(config, &config.queues[*queue].name) else {
+                    // The settings were replaced during this pass: the rest of it goes through
+                    // this call's own member list.
+                    *self = OfferOrder::LongestIdle(longest_idle(state, config, *queue, taken));
+                    return self.take_next(state, config);
+                };
+                let next = rotation.find(|agent| !taken.contains(agent))?;
+                taken.insert(next);
+                Some(next)
+            }
         }
     }
+}
+
+/// The queue's members but `except`, keyed for "evenly" (last offer, position).
+fn longest_idle(
+    state: &QueueState,
+    config: &RoutingConfig,
+    queue: usize,
+    except: &AgentSet,
+) -> BinaryHeap<Reverse<(u64, usize, AgentId)>> {
+    // The keys are read once per member (one map for the queue), not once per comparison.
+    let offered = state.offers_in(&config.queues[queue].name);
+    let keyed: Vec<Reverse<(u64, usize, AgentId)>> = config.queues[queue]
+        .members
+        .iter()
+        .enumerate()
+        .filter(|(_, member)| !except.contains(member))
+        .map(|(position, member)| {
+            let seq = offered.and_then(|o| o.get(member)).copied().unwrap_or(0);
+            Reverse((seq, position, *member))
+        })
+        .collect();
+    BinaryHeap::from(keyed)
 }
 
 /// Members of a queue in the order this call offers them.
@@ -1371,18 +1406,23 @@ pub(crate) fn offer_order(state: &QueueState, config: &RoutingConfig, queue: usi
     if group.strategy != QueueStrategy::Evenly {
         return OfferOrder::Listed(group.members.iter().copied().collect());
     }
-    // The keys are read once per member (one map for the queue), not once per comparison.
-    let offered = state.offers_in(&group.name);
-    let keyed: Vec<Reverse<(u64, usize, AgentId)>> = group
-        .members
-        .iter()
-        .enumerate()
-        .map(|(position, member)| {
-            let seq = offered.and_then(|o| o.get(member)).copied().unwrap_or(0);
-            Reverse((seq, position, *member))
-        })
-        .collect();
-    OfferOrder::LongestIdle(BinaryHeap::from(keyed))
+    if state.rotation(config, &group.name).is_some() {
+        return OfferOrder::Rotation {
+            queue,
+            taken: AgentSet::default(),
+        };
+    }
+    OfferOrder::LongestIdle(longest_idle(state, config, queue, &AgentSet::default()))
+}
+
+/// Every member of a queue this call may still offer, in offer order, without taking them.
+pub(crate) fn members_in_offer_order<'s>(
+    state: &'s QueueState,
+    config: &'s RoutingConfig,
+    queue: usize,
+) -> impl Iterator<Item = AgentId> + 's {
+    let mut order = offer_order(state, config, queue);
+    std::iter::from_fn(move || order.take_next(state, config))
 }
 
 fn max_extension_len(config: &RoutingConfig) -> u8 {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::RoutingConfig;
-use crate::engine::call::{offer_order, Call, Ctx};
+use crate::engine::call::{members_in_offer_order, Call, Ctx};
 use crate::engine::queue_state::QueueState;
 use crate::engine::types::{Action, AgentState, CallArrival, Event, Outcome};
 use crate::error::ConfigError;
@@ -62,9 +62,12 @@ impl Router {
     /// Validates the settings and starts with no calls and every agent free.
     pub fn new(config: RoutingConfig) -> Result<Self, ConfigError> {
         config.validate()?;
+        let config = Arc::new(config);
+        let mut state = QueueState::new();
+        state.follow_settings(&config);
         Ok(Self {
-            config: Arc::new(config),
-            state: QueueState::new(),
+            config,
+            state,
             calls: BTreeMap::new(),
             next_call: 0,
         })
@@ -81,6 +84,7 @@ impl Router {
     pub fn replace_config(&mut self, config: RoutingConfig) -> Result<(), ConfigError> {
         config.validate()?;
         self.config = Arc::new(config);
+        self.state.follow_settings(&self.config);
         Ok(())
     }
 
@@ -227,7 +231,7 @@ impl Router {
                 let Some(group) = config.queues.get(queue) else {
                     continue;
                 };
-                let member = offer_order(&self.state, &config, queue).find(|member| {
+                let member = members_in_offer_order(&self.state, &config, queue).find(|member| {
                     call.wants_member(*member)
                         && self
                             .state
