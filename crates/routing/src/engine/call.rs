@@ -22,7 +22,7 @@ use crate::config::{
     DeviceKind, EmployeeNoAnswer, ForwardCallerId, IvrAction, Line, OutOfHours, QueueNoAnswer,
     QueueStrategy, RoutingConfig, MAX_QUEUE_HOPS, SECONDS_PER_RING, SIP_PHONES_PER_OFFER,
 };
-use crate::engine::queue_state::QueueState;
+use crate::engine::queue_state::{QueueState, RotationKey};
 use crate::engine::types::{
     Action, CallArrival, Caller, CrmCard, Event, ExtensionSource, FallbackReason, LegStatus,
     LogEntry, Mailbox, MissReason, Outcome, PromptKind, RejectReason, RingTarget, Unavailable,
@@ -1350,7 +1350,12 @@ pub(crate) enum OfferOrder {
     /// "Evenly" under the router's current settings: the queue's shared rotation
     /// ([`QueueState::rotation`]), less the members this pass has already taken. Nothing is
     /// copied per call: a call usually takes the first or second member.
-    Rotation { queue: usize, taken: AgentSet },
+    /// `passed`: where the walk stopped (it resumes after it).
+    Rotation {
+        queue: usize,
+        taken: AgentSet,
+        passed: Option<RotationKey>,
+    },
     /// "Evenly" under settings since replaced: the member offered longest ago first (never
     /// offered before anyone), ties in the configured order; keys are (last offer, position
     /// in the queue).
@@ -1363,16 +1368,25 @@ impl OfferOrder {
         match self {
             OfferOrder::Listed(members) => members.pop_front(),
             OfferOrder::LongestIdle(heap) => heap.pop().map(|Reverse((_, _, agent))| agent),
-            OfferOrder::Rotation { queue, taken } => {
-                let Some(mut rotation) = state.rotation(config, &config.queues[*queue].name) else {
+            OfferOrder::Rotation {
+                queue,
+                taken,
+                passed,
+            } => {
+                let Some(mut rotation) =
+                    state.rotation(config, &config.queues[*queue].name, *passed)
+                else {
                     // The settings were replaced during this pass: the rest of it goes through
                     // this call's own member list.
                     *self = OfferOrder::LongestIdle(longest_idle(state, config, *queue, taken));
                     return self.take_next(state, config);
                 };
-                let next = rotation.find(|agent| !taken.contains(agent))?;
-                taken.insert(next);
-                Some(next)
+                // Members this pass took that were offered since (by this call or another)
+                // moved to the end: the walk meets them again there.
+                let key = rotation.find(|(_, _, agent)| !taken.contains(agent))?;
+                *passed = Some(key);
+                taken.insert(key.2);
+                Some(key.2)
             }
         }
     }
@@ -1406,9 +1420,10 @@ pub(crate) fn offer_order(state: &QueueState, config: &RoutingConfig, queue: usi
     if group.strategy != QueueStrategy::Evenly {
         return OfferOrder::Listed(group.members.iter().copied().collect());
     }
-    if state.rotation(config, &group.name).is_some() {
+    if state.rotation(config, &group.name, None).is_some() {
         return OfferOrder::Rotation {
             queue,
+            passed: None,
             taken: AgentSet::default(),
         };
     }

@@ -31,11 +31,13 @@ pub struct WaitingCaller {
 /// first free member in O(log n) instead of ordering the whole queue for every call.
 #[derive(Debug, Clone, Default)]
 struct Rotation {
-    /// (sequence number of the latest offer in this queue or 0, position in the queue, agent).
-    order: BTreeSet<(u64, usize, AgentId)>,
+    order: BTreeSet<RotationKey>,
     /// Each member's key in `order`.
     keys: AgentMap<(u64, usize)>,
 }
+
+/// A member's place in a [`Rotation`]: (latest offer or 0, position in the queue, agent).
+pub(crate) type RotationKey = (u64, usize, AgentId);
 
 /// Shared queue state.
 #[derive(Debug, Clone, Default)]
@@ -157,18 +159,27 @@ impl QueueState {
         }
     }
 
-    /// The members of an "evenly" queue in offer order, if `config` is the settings the
-    /// rotations follow (else `None`: the caller orders the queue itself).
+    /// The members of an "evenly" queue in offer order, as (key, agent), from just after the
+    /// key `after` (from the start for `None`); `None` unless `config` is the settings the
+    /// rotations follow (the caller then orders the queue itself). A member's key only grows
+    /// (a new offer puts it last), so a walk resumed after the key it stopped at misses no
+    /// one: whoever was passed is either behind it still or moved to the end.
     pub(crate) fn rotation<'s>(
         &'s self,
         config: &RoutingConfig,
         queue: &str,
-    ) -> Option<impl Iterator<Item = AgentId> + 's> {
+        after: Option<RotationKey>,
+    ) -> Option<impl Iterator<Item = RotationKey> + 's> {
+        use std::ops::Bound;
         if config as *const RoutingConfig as usize != self.rotations_for {
             return None;
         }
         let rotation = self.rotations.get(queue)?;
-        Some(rotation.order.iter().map(|(_, _, agent)| *agent))
+        let from = match after {
+            Some(key) => Bound::Excluded(key),
+            None => Bound::Unbounded,
+        };
+        Some(rotation.order.range((from, Bound::Unbounded)).copied())
     }
 
     pub(crate) fn record_offer(&mut self, queue: Option<&str>, agent: AgentId) {
