@@ -87,6 +87,15 @@ impl Crm {
         &self.bus
     }
 
+    /// Whether anyone may want an event of this kind: a listener to every event (the web
+    /// app's live panel), or a webhook subscribed to it as far as the store knows without a
+    /// query. When this says no, a publisher can skip building the event: the SIP server
+    /// serialized two caller cards per call for nobody, a twentieth of its time.
+    pub fn hears(&self, kind: EventKind) -> bool {
+        self.bus.has_listeners_beyond_webhooks()
+            || self.store.webhook_subscribers_known(kind) != Some(false)
+    }
+
     // ---- numbers ----
 
     /// `Ok(None)` for anonymous / withheld; an error naming `field` for what is not a number.
@@ -350,18 +359,24 @@ impl Crm {
                 .revise(e164, |card| card::after_call(card, logged));
         }
         let at = logged.call.ended_at;
-        if let Some(lead) = &logged.created_lead {
+        if let Some(lead) = logged
+            .created_lead
+            .as_ref()
+            .filter(|_| self.hears(EventKind::LeadCreated))
+        {
             self.bus.publish(Event::new(
                 EventKind::LeadCreated,
                 at,
                 serde_json::json!({ "lead": lead, "call_id": logged.call.id }),
             ));
         }
-        self.bus.publish(Event::new(
-            EventKind::CallEnded,
-            at,
-            serde_json::json!({ "call": logged.call }),
-        ));
+        if self.hears(EventKind::CallEnded) {
+            self.bus.publish(Event::new(
+                EventKind::CallEnded,
+                at,
+                serde_json::json!({ "call": logged.call }),
+            ));
+        }
     }
 
     // ---- CRM writes (each invalidates the cache) ----
@@ -676,5 +691,61 @@ mod cache_follows_calls {
         let cached = crm.cache.get(stranger).expect("still cached");
         assert_eq!(cached.last_call.as_ref().unwrap().id, last.call.id);
         assert_eq!(*cached, cold(&crm, stranger).await);
+    }
+}
+
+#[cfg(test)]
+mod who_hears_events {
+    //! Publishers skip events nobody wants, and only when the store is sure of it.
+    use super::*;
+    use chrono::TimeZone;
+
+    #[tokio::test]
+    async fn an_event_is_heard_by_a_subscribed_webhook_or_a_live_listener() {
+        let store: Arc<dyn Store> = Arc::new(
+            store_sql::SqlStore::open("sqlite::memory:")
+                .await
+                .expect("store"),
+        );
+        let crm = Crm::new(store.clone(), "DE".parse().unwrap(), EventBus::new(16));
+        // Before the store has read its webhooks it cannot be sure: the event is built.
+        assert!(crm.hears(EventKind::CallEnded));
+        assert!(!store
+            .has_webhook_subscribers(EventKind::CallEnded)
+            .await
+            .unwrap());
+        assert!(!crm.hears(EventKind::CallEnded), "no webhook, no listener");
+        let at = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 20, 10, 0, 0)
+            .unwrap();
+        store
+            .create_webhook(
+                NewWebhook {
+                    url: "http://127.0.0.1:9/hook".into(),
+                    events: vec![EventKind::CallEnded],
+                    secret: "s3cret-s3cret".into(),
+                },
+                at,
+            )
+            .await
+            .expect("webhook");
+        assert!(
+            crm.hears(EventKind::CallEnded),
+            "a new webhook is heard at once"
+        );
+        assert!(store
+            .has_webhook_subscribers(EventKind::CallEnded)
+            .await
+            .unwrap());
+        assert!(crm.hears(EventKind::CallEnded));
+        assert!(
+            !crm.hears(EventKind::CallRinging),
+            "the webhook wants only call.ended"
+        );
+        let _live = crm.bus().subscribe();
+        assert!(
+            crm.hears(EventKind::CallRinging),
+            "a live panel wants everything"
+        );
     }
 }

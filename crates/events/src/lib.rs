@@ -13,6 +13,7 @@ pub mod webhooks;
 
 use domain::{EventKind, Timestamp};
 use serde::Serialize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -41,13 +42,31 @@ impl Event {
 #[derive(Debug, Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<Arc<Event>>,
+    /// How many of the subscribers are webhook dispatchers, which want only the kinds some
+    /// webhook subscribes to (the others want everything).
+    dispatchers: Arc<AtomicUsize>,
+}
+
+/// Counts a webhook dispatcher's subscription as one until dropped.
+#[derive(Debug)]
+pub(crate) struct DispatcherSubscription {
+    dispatchers: Arc<AtomicUsize>,
+}
+
+impl Drop for DispatcherSubscription {
+    fn drop(&mut self) {
+        self.dispatchers.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl EventBus {
     /// `capacity`: how many events a subscriber may fall behind before it misses the oldest.
     pub fn new(capacity: usize) -> Self {
         let (sender, _) = broadcast::channel(capacity.max(16));
-        EventBus { sender }
+        EventBus {
+            sender,
+            dispatchers: Arc::default(),
+        }
     }
 
     /// Publishes to current subscribers; with none, the event is simply dropped.
@@ -60,6 +79,25 @@ impl EventBus {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.sender.subscribe()
+    }
+
+    /// A webhook dispatcher's subscription: it receives every event like any other, but
+    /// [`EventBus::has_listeners_beyond_webhooks`] does not count it.
+    pub(crate) fn subscribe_dispatcher(
+        &self,
+    ) -> (broadcast::Receiver<Arc<Event>>, DispatcherSubscription) {
+        self.dispatchers.fetch_add(1, Ordering::Relaxed);
+        let counted = DispatcherSubscription {
+            dispatchers: self.dispatchers.clone(),
+        };
+        (self.sender.subscribe(), counted)
+    }
+
+    /// Whether a subscriber other than the webhook dispatchers listens (the web app's live
+    /// panel, say): it wants every event. With none, a publisher may ask the store whether
+    /// any webhook wants the event before building it.
+    pub fn has_listeners_beyond_webhooks(&self) -> bool {
+        self.sender.receiver_count() > self.dispatchers.load(Ordering::Relaxed)
     }
 }
 
@@ -99,6 +137,21 @@ mod tests {
             assert_eq!(rx.recv().await.unwrap().kind, EventKind::CallRinging);
             assert_eq!(rx.recv().await.unwrap().data["n"], 2);
         }
+    }
+
+    #[test]
+    fn webhook_dispatchers_do_not_count_as_listeners_for_everything() {
+        let bus = EventBus::new(16);
+        assert!(!bus.has_listeners_beyond_webhooks());
+        let (_events, counted) = bus.subscribe_dispatcher();
+        assert!(!bus.has_listeners_beyond_webhooks(), "only a dispatcher");
+        let live = bus.subscribe();
+        assert!(bus.has_listeners_beyond_webhooks(), "a live panel listens");
+        drop(live);
+        assert!(!bus.has_listeners_beyond_webhooks());
+        drop(counted);
+        let _other = bus.subscribe();
+        assert!(bus.has_listeners_beyond_webhooks());
     }
 
     #[test]

@@ -211,8 +211,9 @@ impl WebhookDispatcher {
         poll: Duration,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {
-        let mut events = bus.subscribe();
+        let (mut events, counted) = bus.subscribe_dispatcher();
         tokio::spawn(async move {
+            let _counted = counted;
             tokio::pin!(shutdown);
             let mut tick = tokio::time::interval(poll);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

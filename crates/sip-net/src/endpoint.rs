@@ -959,6 +959,9 @@ impl Endpoint {
                 agent,
                 caller,
             } => {
+                if !calls.crm.hears(domain::EventKind::CallRinging) {
+                    return;
+                }
                 let card = calls.cards.get(&session);
                 let mut payload = serde_json::json!({
                     "agent_ids": [agent.0],
@@ -982,7 +985,8 @@ impl Endpoint {
                 tracing::debug!(%session, agent = ?agent.map(|a| a.0), "call answered");
                 // The agent's panel starts its talk timer, the supervisor's board shows him
                 // talking. (`session`, not `call`: consumers read `call` as a call record.)
-                if let Some(agent) = agent {
+                let heard = calls.crm.hears(domain::EventKind::CallAnswered);
+                if let Some(agent) = agent.filter(|_| heard) {
                     let card = calls.cards.get(&session);
                     calls.crm.bus().publish(events::Event::new(
                         domain::EventKind::CallAnswered,

@@ -2005,6 +2005,16 @@ impl Store for SqlStore {
         self.has_subscribers(event).await
     }
 
+    fn webhook_subscribers_known(&self, event: EventKind) -> Option<bool> {
+        let state = self.subscribers.lock();
+        match &state.kinds {
+            Some((read_at, kinds)) if read_at.elapsed() < SUBSCRIBERS_FRESH_FOR => {
+                Some(kinds.contains(&event))
+            }
+            _ => None,
+        }
+    }
+
     async fn enqueue_deliveries(
         &self,
         event: EventKind,

@@ -378,6 +378,12 @@ pub trait Store: Send + Sync + 'static {
     /// payload nobody receives (most events, on most systems). May lag a webhook created or
     /// deleted by another process by a few seconds; never this process's own changes.
     async fn has_webhook_subscribers(&self, event: EventKind) -> StoreResult<bool>;
+    /// [`Store::has_webhook_subscribers`] without waiting: the answer when the store knows it
+    /// from a recent read, `None` when it would have to ask the database. Lets the SIP loop
+    /// skip building an event no webhook receives without ever blocking.
+    fn webhook_subscribers_known(&self, _event: EventKind) -> Option<bool> {
+        None
+    }
     /// Queues one pending delivery per active webhook subscribed to `event`; returns how many.
     async fn enqueue_deliveries(
         &self,
