@@ -86,11 +86,13 @@ impl EventBus {
     pub(crate) fn subscribe_dispatcher(
         &self,
     ) -> (broadcast::Receiver<Arc<Event>>, DispatcherSubscription) {
+        // Subscribed first, counted second: in between, a live listener is never missed.
+        let events = self.sender.subscribe();
         self.dispatchers.fetch_add(1, Ordering::Relaxed);
         let counted = DispatcherSubscription {
             dispatchers: self.dispatchers.clone(),
         };
-        (self.sender.subscribe(), counted)
+        (events, counted)
     }
 
     /// Whether a subscriber other than the webhook dispatchers listens (the web app's live

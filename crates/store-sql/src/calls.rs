@@ -1,7 +1,9 @@
-//! `log_call`: everything one finished call writes, in one transaction.
+//! `log_call` / `log_calls`: everything one finished call (or a batch of them) writes, in one
+//! transaction.
 //!
-//! Order of writes (the same in every transaction, so concurrent ones never wait on each other
-//! in a cycle): line, lead and its open numbers, call, timeline entries, contact's source.
+//! Order of writes: lines, leads and their open numbers (call by call), then the calls, their
+//! timeline entries, the contacts' sources. Two batches may still take the same rows in
+//! different orders; the loser of such a deadlock fails, and the batch is logged call by call.
 
 use crate::error::{db, lost_race};
 use crate::rows::{self, at, columns, ms};

@@ -3141,7 +3141,20 @@ pub async fn a_large_batch_gives_each_call_its_own_record_and_timeline_entry(
             unknown_caller_log(call, Some("+4930999001"))
         })
         .collect();
-    let results = store.log_calls(logs).await;
+    // The first call's report again at the end, several insert statements later.
+    let mut logs = logs;
+    logs.push(logs[0].clone());
+    let mut results = store.log_calls(logs).await;
+    let again = results
+        .pop()
+        .expect("a result for the repeat")
+        .expect("logged");
+    assert!(again.duplicate, "the repeated report is a duplicate");
+    assert_eq!(
+        again.call,
+        results[0].as_ref().expect("first").call,
+        "the repeat answers the first call's record"
+    );
     assert_eq!(results.len(), CALLS as usize, "one result per call");
     let mut last_id = 0;
     for (i, result) in results.iter().enumerate() {
