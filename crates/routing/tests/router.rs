@@ -320,3 +320,32 @@ fn evenly_order_survives_replaced_settings() {
     // 3 is ringing for call 2; 2 (offered before 3) is free again.
     assert_eq!(rung(&outputs), [AgentId(2)]);
 }
+
+/// One "evenly" pass follows the live order and offers each member at most once: a member
+/// another call offered meanwhile comes at the end of the pass, one ringing for another call
+/// is passed over.
+#[test]
+fn an_evenly_pass_offers_each_member_once_while_other_calls_take_members() {
+    let mut router = Router::new(evenly_settings("1, 2, 3, 4")).unwrap();
+    let busy = |agent| Event::AgentLeg {
+        agent: AgentId(agent),
+        status: LegStatus::Busy,
+    };
+    let (a, outputs) = router.call_arrived(arrival(), at(0));
+    assert_eq!(rung(&outputs), [AgentId(1)]);
+    let (b, outputs) = router.call_arrived(arrival(), at(1));
+    assert_eq!(rung(&outputs), [AgentId(2)], "1 rings for call A");
+    assert_eq!(rung(&router.handle(b, busy(2), at(2))), [AgentId(3)]);
+    // A's pass goes on: 4 was never offered; then 2, offered by B meanwhile, is free again.
+    assert_eq!(rung(&router.handle(a, busy(1), at(3))), [AgentId(4)]);
+    assert_eq!(rung(&router.handle(a, busy(4), at(4))), [AgentId(2)]);
+    // 3 rings for B and 1, 4, 2 had their turn: A's pass is over, nobody is rung again.
+    let outputs = router.handle(a, busy(2), at(5));
+    assert!(rung(&outputs).is_empty(), "no member twice in one pass");
+    assert!(outputs.iter().any(|output| matches!(
+        &output.action,
+        Action::Log {
+            entry: LogEntry::Skipped { agent, .. }
+        } if *agent == AgentId(3)
+    )));
+}
