@@ -44,6 +44,16 @@ impl Subscribers {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether a webhook subscribes to `event`, if the kinds were read recently enough.
+    fn known(&self, event: EventKind) -> Option<bool> {
+        match &self.lock().kinds {
+            Some((read_at, kinds)) if read_at.elapsed() < SUBSCRIBERS_FRESH_FOR => {
+                Some(kinds.contains(&event))
+            }
+            _ => None,
+        }
+    }
+
     pub(crate) fn forget(&self) {
         let mut state = self.lock();
         state.generation += 1;
@@ -54,15 +64,10 @@ impl Subscribers {
 impl SqlStore {
     /// Whether an active webhook subscribes to `event`.
     async fn has_subscribers(&self, event: EventKind) -> StoreResult<bool> {
-        let generation = {
-            let state = self.subscribers.lock();
-            if let Some((read_at, kinds)) = &state.kinds {
-                if read_at.elapsed() < SUBSCRIBERS_FRESH_FOR {
-                    return Ok(kinds.contains(&event));
-                }
-            }
-            state.generation
-        };
+        if let Some(known) = self.subscribers.known(event) {
+            return Ok(known);
+        }
+        let generation = self.subscribers.lock().generation;
         let mut kinds: Vec<EventKind> = Vec::new();
         let rows = sqlx::query(concat!(
             "SELECT ",
@@ -2006,13 +2011,7 @@ impl Store for SqlStore {
     }
 
     fn webhook_subscribers_known(&self, event: EventKind) -> Option<bool> {
-        let state = self.subscribers.lock();
-        match &state.kinds {
-            Some((read_at, kinds)) if read_at.elapsed() < SUBSCRIBERS_FRESH_FOR => {
-                Some(kinds.contains(&event))
-            }
-            _ => None,
-        }
+        self.subscribers.known(event)
     }
 
     async fn enqueue_deliveries(
