@@ -1399,17 +1399,10 @@ fn longest_idle(
     queue: usize,
     except: &AgentSet,
 ) -> BinaryHeap<Reverse<(u64, usize, AgentId)>> {
-    // The keys are read once per member (one map for the queue), not once per comparison.
-    let offered = state.offers_in(&config.queues[queue].name);
-    let keyed: Vec<Reverse<(u64, usize, AgentId)>> = config.queues[queue]
-        .members
-        .iter()
-        .enumerate()
-        .filter(|(_, member)| !except.contains(member))
-        .map(|(position, member)| {
-            let seq = offered.and_then(|o| o.get(member)).copied().unwrap_or(0);
-            Reverse((seq, position, *member))
-        })
+    let keyed: Vec<Reverse<RotationKey>> = state
+        .evenly_keys(&config.queues[queue])
+        .filter(|(_, _, member)| !except.contains(member))
+        .map(Reverse)
         .collect();
     BinaryHeap::from(keyed)
 }

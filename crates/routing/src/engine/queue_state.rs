@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::config::{QueueStrategy, RoutingConfig};
+use crate::config::{QueueGroup, QueueStrategy, RoutingConfig};
 use crate::engine::types::{AgentState, Unavailable};
 use crate::ids::{AgentId, AgentMap, CallId, PlaybackId, TimerId};
 
@@ -132,12 +132,6 @@ impl QueueState {
         self.waiting.values()
     }
 
-    /// When each member of `queue` was last offered a call (a sequence number; absent:
-    /// never).
-    pub(crate) fn offers_in(&self, queue: &str) -> Option<&AgentMap<u64>> {
-        self.last_offered.get(queue)
-    }
-
     /// Rebuilds the "evenly" rotations for the router's new current settings; each member
     /// keeps its place by its latest offer.
     pub(crate) fn follow_settings(&mut self, config: &RoutingConfig) {
@@ -147,16 +141,31 @@ impl QueueState {
             if group.strategy != QueueStrategy::Evenly {
                 continue;
             }
-            let offered = self.last_offered.get(&group.name);
             let mut rotation = Rotation::default();
-            for (position, member) in group.members.iter().enumerate() {
-                let seq = offered.and_then(|o| o.get(member)).copied().unwrap_or(0);
-                if rotation.keys.insert(*member, (seq, position)).is_none() {
-                    rotation.order.insert((seq, position, *member));
+            for (seq, position, member) in self.evenly_keys(group) {
+                if rotation.keys.insert(member, (seq, position)).is_none() {
+                    rotation.order.insert((seq, position, member));
                 }
             }
             self.rotations.insert(group.name.clone(), rotation);
         }
+    }
+
+    /// Each member's "evenly" key in `group`: (latest offer in this queue or 0, position,
+    /// agent). The last offers are read from one map for the queue, once per member.
+    pub(crate) fn evenly_keys<'s>(
+        &'s self,
+        group: &'s QueueGroup,
+    ) -> impl Iterator<Item = RotationKey> + 's {
+        let offered = self.last_offered.get(&group.name);
+        group
+            .members
+            .iter()
+            .enumerate()
+            .map(move |(position, member)| {
+                let seq = offered.and_then(|o| o.get(member)).copied().unwrap_or(0);
+                (seq, position, *member)
+            })
     }
 
     /// The members of an "evenly" queue in offer order, as (key, agent), from just after the
