@@ -8,7 +8,7 @@
 use crate::error::{db, lost_race};
 use crate::rows::{self, at, columns, ms};
 use crate::store_impl::{distinct_numbers, insert_lead, Tx};
-use crate::SqlStore;
+use crate::{Dialect, SqlStore};
 use domain::*;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -100,8 +100,8 @@ impl SqlStore {
             .iter()
             .filter_map(|l| l.call.idempotency_key.as_deref())
             .collect();
-        seen.read_keys(&mut tx, &keys).await?;
-        let logged = log_calls_in(&mut tx, logs, &mut seen).await?;
+        seen.read_keys(&mut tx, self.dialect, &keys).await?;
+        let logged = log_calls_in(&mut tx, self.dialect, logs, &mut seen).await?;
         tx.commit().await?;
         Ok(logged)
     }
@@ -111,6 +111,7 @@ impl SqlStore {
         let mut tx = self.begin().await?;
         let mut logged = log_calls_in(
             &mut tx,
+            self.dialect,
             std::slice::from_ref(log),
             &mut SeenInBatch::default(),
         )
@@ -208,13 +209,17 @@ struct SeenInBatch {
 const KEYS_PER_QUERY: usize = 500;
 
 impl SeenInBatch {
-    async fn read_keys(&mut self, tx: &mut Tx, keys: &[&str]) -> Result<(), AttemptError> {
+    async fn read_keys(
+        &mut self,
+        tx: &mut Tx,
+        dialect: Dialect,
+        keys: &[&str],
+    ) -> Result<(), AttemptError> {
         for chunk in keys.chunks(KEYS_PER_QUERY) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "SELECT {} FROM calls WHERE idempotency_key IN ({})",
                 columns!(call),
-                placeholders.join(", ")
+                dialect.placeholders(1, chunk.len())
             );
             let mut query = sqlx::query(&sql);
             for key in chunk {
@@ -366,6 +371,7 @@ async fn open_lead_carrying(
 /// thousands of calls a second.
 async fn log_calls_in(
     tx: &mut Tx,
+    dialect: Dialect,
     logs: &[CallLog],
     seen: &mut SeenInBatch,
 ) -> Result<Vec<LoggedCall>, AttemptError> {
@@ -401,8 +407,8 @@ async fn log_calls_in(
         new_calls.push(prepare_call(tx, log, seen).await?);
     }
 
-    insert_records(tx, &mut new_calls).await?;
-    insert_call_timeline(tx, &new_calls).await?;
+    insert_records(tx, dialect, &mut new_calls).await?;
+    insert_call_timeline(tx, dialect, &new_calls).await?;
     // Call tracking's promise: a contact's source is where he first came from (the first
     // call of the batch with a source wins, as when they are logged one by one).
     for new in &new_calls {
@@ -589,38 +595,45 @@ fn insert_sizes(mut n: usize) -> impl Iterator<Item = usize> {
     })
 }
 
-/// One multi-row INSERT statement per size of [`ROWS_PER_INSERT`]: `head`, then for each row
-/// `columns` numbered placeholders followed by `row_tail`, then `tail`.
+/// One multi-row INSERT statement per size of [`ROWS_PER_INSERT`] and dialect: `head`, then
+/// for each row `columns` placeholders followed by `row_tail`, then `tail`.
 struct MultiRowInsert {
-    sql: Vec<String>,
+    sqlite: Vec<String>,
+    postgres: Vec<String>,
 }
 
 impl MultiRowInsert {
     fn new(head: &str, columns: usize, row_tail: &str, tail: &str) -> Self {
-        let sql = ROWS_PER_INSERT
-            .iter()
-            .map(|rows| {
-                let values: Vec<String> = (0..*rows)
-                    .map(|row| {
-                        let params: Vec<String> = (1..=columns)
-                            .map(|column| format!("${}", row * columns + column))
-                            .collect();
-                        format!("({}{row_tail})", params.join(", "))
-                    })
-                    .collect();
-                format!("{head} VALUES {}{tail}", values.join(", "))
-            })
-            .collect();
-        MultiRowInsert { sql }
+        let statements = |dialect: Dialect| {
+            ROWS_PER_INSERT
+                .iter()
+                .map(|rows| {
+                    let values: Vec<String> = (0..*rows)
+                        .map(|row| {
+                            let params = dialect.placeholders(row * columns + 1, columns);
+                            format!("({params}{row_tail})")
+                        })
+                        .collect();
+                    format!("{head} VALUES {}{tail}", values.join(", "))
+                })
+                .collect()
+        };
+        MultiRowInsert {
+            sqlite: statements(Dialect::Sqlite),
+            postgres: statements(Dialect::Postgres),
+        }
     }
 
     /// The statement for `rows` rows, one of [`ROWS_PER_INSERT`].
-    fn sql(&self, rows: usize) -> &str {
+    fn sql(&self, dialect: Dialect, rows: usize) -> &str {
         let at = ROWS_PER_INSERT
             .iter()
             .position(|size| *size == rows)
             .expect("a size from insert_sizes");
-        &self.sql[at]
+        match dialect {
+            Dialect::Sqlite => &self.sqlite[at],
+            Dialect::Postgres => &self.postgres[at],
+        }
     }
 }
 
@@ -647,12 +660,16 @@ static INSERT_CALL_TIMELINE: LazyLock<MultiRowInsert> = LazyLock::new(|| {
 });
 
 /// Inserts the records, a chunk of rows per statement, and sets their ids.
-async fn insert_records(tx: &mut Tx, new_calls: &mut [NewRecord]) -> Result<(), AttemptError> {
+async fn insert_records(
+    tx: &mut Tx,
+    dialect: Dialect,
+    new_calls: &mut [NewRecord],
+) -> Result<(), AttemptError> {
     let mut rest = new_calls;
     for rows in insert_sizes(rest.len()) {
         let (chunk, tail) = std::mem::take(&mut rest).split_at_mut(rows);
         rest = tail;
-        let mut query = sqlx::query(INSERT_CALLS.sql(rows));
+        let mut query = sqlx::query(INSERT_CALLS.sql(dialect, rows));
         for new in chunk.iter() {
             let r = &new.record;
             let (origin_kind, origin_device) = rows::origin_parts(r.origin);
@@ -708,7 +725,11 @@ async fn insert_records(tx: &mut Tx, new_calls: &mut [NewRecord]) -> Result<(), 
 }
 
 /// The "call" timeline entries: one on each of the call's contact, lead and deal.
-async fn insert_call_timeline(tx: &mut Tx, new_calls: &[NewRecord]) -> Result<(), AttemptError> {
+async fn insert_call_timeline(
+    tx: &mut Tx,
+    dialect: Dialect,
+    new_calls: &[NewRecord],
+) -> Result<(), AttemptError> {
     let entries: Vec<(Subject, &CallRecord)> = new_calls
         .iter()
         .flat_map(|new| {
@@ -727,7 +748,7 @@ async fn insert_call_timeline(tx: &mut Tx, new_calls: &[NewRecord]) -> Result<()
     for rows in insert_sizes(entries.len()) {
         let (chunk, tail) = rest.split_at(rows);
         rest = tail;
-        let mut query = sqlx::query(INSERT_CALL_TIMELINE.sql(rows));
+        let mut query = sqlx::query(INSERT_CALL_TIMELINE.sql(dialect, rows));
         for (subject, record) in chunk {
             query = query
                 .bind(subject.kind_str())

@@ -1,9 +1,10 @@
-//! Dynamic queries (list filters, multi-row inserts) with numbered placeholders, which both
-//! backends understand.
+//! Dynamic queries (list filters, multi-row inserts), with each dialect's placeholders.
 
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::Any;
+
+use crate::Dialect;
 
 /// One bound value: the only kinds that cross the `Any` driver here.
 #[derive(Debug, Clone)]
@@ -14,15 +15,20 @@ pub(crate) enum Arg {
 }
 
 /// SQL text plus its arguments; [`Sql::arg`] returns the placeholder to splice in.
-#[derive(Debug, Default)]
+///
+/// Placeholders must appear in the text in the order their arguments were added, each once:
+/// SQLite's are anonymous (see [`Dialect::placeholders`]).
+#[derive(Debug)]
 pub(crate) struct Sql {
+    dialect: Dialect,
     text: String,
     args: Vec<Arg>,
 }
 
 impl Sql {
-    pub(crate) fn new(text: &str) -> Self {
+    pub(crate) fn new(dialect: Dialect, text: &str) -> Self {
         Sql {
+            dialect,
             text: text.to_string(),
             args: Vec::new(),
         }
@@ -30,7 +36,7 @@ impl Sql {
 
     pub(crate) fn arg(&mut self, arg: Arg) -> String {
         self.args.push(arg);
-        format!("${}", self.args.len())
+        self.dialect.placeholders(self.args.len(), 1)
     }
 
     pub(crate) fn push(&mut self, text: &str) {
@@ -116,22 +122,36 @@ mod tests {
     }
 
     #[test]
-    fn placeholders_are_numbered_in_order() {
-        let mut sql = Sql::new("SELECT 1 FROM t WHERE 1 = 1");
-        sql.and_eq("a", Some(Arg::Int(1)));
-        sql.and_eq("b", None);
-        sql.and_contains("c", Some("x"));
-        sql.page(store::Page::new(10, 20));
+    fn placeholders_are_numbered_in_order_for_postgres_and_anonymous_for_sqlite() {
+        let filter = |dialect| {
+            let mut sql = Sql::new(dialect, "SELECT 1 FROM t WHERE 1 = 1");
+            sql.and_eq("a", Some(Arg::Int(1)));
+            sql.and_eq("b", None);
+            sql.and_contains("c", Some("x"));
+            sql.page(store::Page::new(10, 20));
+            sql.text
+        };
         assert_eq!(
-            sql.text,
+            filter(Dialect::Postgres),
             "SELECT 1 FROM t WHERE 1 = 1 AND a = $1 AND c LIKE $2 ESCAPE '\\' LIMIT $3 OFFSET $4"
         );
-        let mut insert = Sql::new("INSERT INTO t (a, b) VALUES");
-        insert.values_row([Arg::Int(1), Arg::OptInt(None)]);
-        insert.values_row([Arg::Int(2), Arg::Text("x".into())]);
         assert_eq!(
-            insert.text,
+            filter(Dialect::Sqlite),
+            "SELECT 1 FROM t WHERE 1 = 1 AND a = ? AND c LIKE ? ESCAPE '\\' LIMIT ? OFFSET ?"
+        );
+        let insert = |dialect| {
+            let mut insert = Sql::new(dialect, "INSERT INTO t (a, b) VALUES");
+            insert.values_row([Arg::Int(1), Arg::OptInt(None)]);
+            insert.values_row([Arg::Int(2), Arg::Text("x".into())]);
+            insert.text
+        };
+        assert_eq!(
+            insert(Dialect::Postgres),
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
+        );
+        assert_eq!(
+            insert(Dialect::Sqlite),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)"
         );
     }
 }

@@ -158,7 +158,7 @@ impl SqlStore {
                 .map_err(db)?;
             return rows.iter().map(decode).collect();
         }
-        let mut sql = Sql::new(select);
+        let mut sql = Sql::new(self.dialect, select);
         sql.push(" IN (");
         for (i, id) in ids.iter().enumerate() {
             if i > 0 {
@@ -227,7 +227,10 @@ async fn existing_ids(
     let mut found = BTreeSet::new();
     let ids: Vec<i64> = ids.iter().copied().collect();
     for chunk in ids.chunks(IDS_PER_CHECK) {
-        let mut sql = Sql::new(&format!("SELECT id FROM {table} WHERE id IN ("));
+        let mut sql = Sql::new(
+            Dialect::of(conn),
+            &format!("SELECT id FROM {table} WHERE id IN ("),
+        );
         for (i, id) in chunk.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
@@ -270,7 +273,10 @@ async fn insert_phone_rows(
     rows: &[(&str, i64)],
 ) -> StoreResult<()> {
     for chunk in rows.chunks(PHONE_ROWS_PER_INSERT) {
-        let mut sql = Sql::new("INSERT INTO phone_index (e164, owner_kind, owner_id) VALUES");
+        let mut sql = Sql::new(
+            Dialect::of(conn),
+            "INSERT INTO phone_index (e164, owner_kind, owner_id) VALUES",
+        );
         for (e164, owner_id) in chunk {
             sql.values_row([
                 Arg::Text((*e164).to_string()),
@@ -816,11 +822,10 @@ impl Store for SqlStore {
         filter: &CompanyFilter,
         page: Page,
     ) -> StoreResult<Vec<Company>> {
-        let mut sql = Sql::new(concat!(
-            "SELECT ",
-            columns!(company),
-            " FROM companies WHERE 1 = 1"
-        ));
+        let mut sql = Sql::new(
+            self.dialect,
+            concat!("SELECT ", columns!(company), " FROM companies WHERE 1 = 1"),
+        );
         sql.and_contains("name_lower", filter.name_contains.as_deref());
         sql.and_eq(
             "responsible_id",
@@ -939,6 +944,7 @@ impl Store for SqlStore {
         let now = now_ms();
         for chunk in contacts.chunks(CONTACT_ROWS_PER_INSERT) {
             let mut sql = Sql::new(
+                self.dialect,
                 "INSERT INTO contacts (name, name_lower, company_id, phones, emails, responsible_id, source_id, created_at, updated_at) VALUES",
             );
             for c in chunk {
@@ -983,11 +989,10 @@ impl Store for SqlStore {
     }
 
     async fn list_contacts(&self, filter: &ContactFilter, page: Page) -> StoreResult<Vec<Contact>> {
-        let mut sql = Sql::new(concat!(
-            "SELECT ",
-            columns!(contact),
-            " FROM contacts WHERE 1 = 1"
-        ));
+        let mut sql = Sql::new(
+            self.dialect,
+            concat!("SELECT ", columns!(contact), " FROM contacts WHERE 1 = 1"),
+        );
         sql.and_contains("name_lower", filter.name_contains.as_deref());
         sql.and_eq("company_id", filter.company_id.map(|i| Arg::Int(i.0)));
         sql.and_eq(
@@ -1134,11 +1139,10 @@ impl Store for SqlStore {
     }
 
     async fn list_leads(&self, filter: &LeadFilter, page: Page) -> StoreResult<Vec<Lead>> {
-        let mut sql = Sql::new(concat!(
-            "SELECT ",
-            columns!(lead),
-            " FROM leads WHERE 1 = 1"
-        ));
+        let mut sql = Sql::new(
+            self.dialect,
+            concat!("SELECT ", columns!(lead), " FROM leads WHERE 1 = 1"),
+        );
         sql.and_eq(
             "status",
             filter.status.map(|s| Arg::Text(s.as_str().into())),
@@ -1284,11 +1288,10 @@ impl Store for SqlStore {
     }
 
     async fn list_deals(&self, filter: &DealFilter, page: Page) -> StoreResult<Vec<Deal>> {
-        let mut sql = Sql::new(concat!(
-            "SELECT ",
-            columns!(deal),
-            " FROM deals WHERE 1 = 1"
-        ));
+        let mut sql = Sql::new(
+            self.dialect,
+            concat!("SELECT ", columns!(deal), " FROM deals WHERE 1 = 1"),
+        );
         sql.and_eq("stage", filter.stage.map(|s| Arg::Text(s.as_str().into())));
         sql.and_eq("contact_id", filter.contact_id.map(|i| Arg::Int(i.0)));
         sql.and_eq("company_id", filter.company_id.map(|i| Arg::Int(i.0)));
@@ -1673,11 +1676,10 @@ impl Store for SqlStore {
     }
 
     async fn list_calls(&self, filter: &CallFilter, page: Page) -> StoreResult<Vec<CallRecord>> {
-        let mut sql = Sql::new(concat!(
-            "SELECT ",
-            columns!(call),
-            " FROM calls WHERE 1 = 1"
-        ));
+        let mut sql = Sql::new(
+            self.dialect,
+            concat!("SELECT ", columns!(call), " FROM calls WHERE 1 = 1"),
+        );
         if let Some(from) = filter.from {
             let p = sql.arg(Arg::Int(ms(from)));
             sql.push(&format!(" AND started_at >= {p}"));
@@ -1802,11 +1804,10 @@ impl Store for SqlStore {
     }
 
     async fn list_timeline(&self, subject: Subject, page: Page) -> StoreResult<Vec<TimelineEntry>> {
-        let mut sql = Sql::new(concat!(
-            "SELECT ",
-            columns!(timeline),
-            " FROM timeline WHERE 1 = 1"
-        ));
+        let mut sql = Sql::new(
+            self.dialect,
+            concat!("SELECT ", columns!(timeline), " FROM timeline WHERE 1 = 1"),
+        );
         sql.and_eq("subject_kind", Some(Arg::Text(subject.kind_str().into())));
         sql.and_eq("subject_id", Some(Arg::Int(subject.raw_id())));
         sql.push(" ORDER BY at DESC, id DESC");
@@ -1890,11 +1891,10 @@ impl Store for SqlStore {
     }
 
     async fn list_tasks(&self, filter: &TaskFilter, page: Page) -> StoreResult<Vec<Task>> {
-        let mut sql = Sql::new(concat!(
-            "SELECT ",
-            columns!(task),
-            " FROM tasks WHERE 1 = 1"
-        ));
+        let mut sql = Sql::new(
+            self.dialect,
+            concat!("SELECT ", columns!(task), " FROM tasks WHERE 1 = 1"),
+        );
         sql.and_eq("assignee_id", filter.assignee_id.map(|i| Arg::Int(i.0)));
         if let Some(user) = filter.visible_to {
             let a = sql.arg(Arg::Int(user.0));
@@ -2123,11 +2123,14 @@ impl Store for SqlStore {
         webhook_id: WebhookId,
         page: Page,
     ) -> StoreResult<Vec<WebhookDelivery>> {
-        let mut sql = Sql::new(concat!(
-            "SELECT ",
-            columns!(delivery),
-            " FROM webhook_deliveries WHERE 1 = 1"
-        ));
+        let mut sql = Sql::new(
+            self.dialect,
+            concat!(
+                "SELECT ",
+                columns!(delivery),
+                " FROM webhook_deliveries WHERE 1 = 1"
+            ),
+        );
         sql.and_eq("webhook_id", Some(Arg::Int(webhook_id.0)));
         sql.push(" ORDER BY created_at DESC, id DESC");
         sql.page(page);
