@@ -3,6 +3,7 @@
 #
 #   scripts/bench-sip-calls.sh [AGENTS] [RATE...]     default 200 agents; 100 200 500 1000 1500 2000
 #   PERF_OUT=perf.data scripts/bench-sip-calls.sh ...   also records a CPU profile of the server
+#                                                       (PERF_CALLGRAPH=fp|dwarf|none, default fp)
 #   ERRORS_DIR=/tmp/x scripts/bench-sip-calls.sh ...     keeps SIPp's error logs (caller and phones) per rate there
 #   HOLD_CALLS=5000 scripts/bench-sip-calls.sh ...     first holds that many calls up at once
 #                                                       (20 s each): memory per active call
@@ -92,7 +93,8 @@ if [ -n "${HOLD_CALLS:-}" ]; then  # memory per active call: HOLD_CALLS calls he
 fi
 PERFPID=
 if [ -n "${PERF_OUT:-}" ]; then  # a CPU profile of the server over the whole ramp
-  perf record -e cpu-clock -F 999 --call-graph "${PERF_CALLGRAPH:-fp}" -p "$SERVER" -o "$PERF_OUT" >/dev/null 2>&1 &
+  graph=(--call-graph "${PERF_CALLGRAPH:-fp}"); [ "${PERF_CALLGRAPH:-}" = none ] && graph=()
+  perf record -e cpu-clock -F "${PERF_FREQ:-999}" "${graph[@]}" -p "$SERVER" -o "$PERF_OUT" >/dev/null 2>&1 &
   PERFPID=$!
 fi
 for r in "${RATES[@]}"; do

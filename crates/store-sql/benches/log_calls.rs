@@ -2,6 +2,9 @@
 //! caller whose lead is known, as the SIP server's record writer hands them over under call
 //! load (each with its idempotency key, a line to find, a timeline entry on the lead), in one
 //! transaction per batch. SQLite in a scratch file, as `ringbase serve` runs by default.
+//!
+//! Twice: with keys in the order calls end, as the SIP server makes them, and with random
+//! keys (a Call-ID alone, or what a bridge app or another system reports).
 
 use chrono::{Duration, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -28,7 +31,32 @@ fn phone(e164: &str) -> Phone {
     }
 }
 
-fn batch(next_key: &AtomicU64, lead: LeadId, agent: UserId) -> Vec<CallLog> {
+/// Call-IDs are random: their keys land all over the idempotency index, as in production.
+/// (SplitMix64's finalizer: distinct inputs give distinct, well-spread outputs.)
+fn scatter(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Makes the idempotency key of the n-th call.
+type KeyOf = fn(u64) -> String;
+
+fn random_key(n: u64) -> String {
+    format!("sip:{:016x}@bench:in", scatter(n))
+}
+
+/// As `sip_net::calls::call_report` makes them: the end of the call first.
+fn ordered_key(n: u64) -> String {
+    format!(
+        "sip:{:013}:{:016x}@bench:in",
+        1_796_000_000_000 + n,
+        scatter(n)
+    )
+}
+
+fn batch(next_key: &AtomicU64, key_of: KeyOf, lead: LeadId, agent: UserId) -> Vec<CallLog> {
     let started = Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap();
     (0..BATCH)
         .map(|_| {
@@ -50,7 +78,7 @@ fn batch(next_key: &AtomicU64, lead: LeadId, agent: UserId) -> Vec<CallLog> {
                     rating: None,
                     notes: None,
                     origin: CallOrigin::Sip,
-                    idempotency_key: Some(format!("sip:{key}@bench:in")),
+                    idempotency_key: Some(key_of(key)),
                 },
                 line_number: Some(phone(LINE)),
                 parties: CallParties {
@@ -105,14 +133,21 @@ fn log_calls(c: &mut Criterion) {
     let next_key = AtomicU64::new(0);
     let mut group = c.benchmark_group("store");
     group.throughput(Throughput::Elements(BATCH as u64));
-    group.bench_function("log_calls_sqlite_batch_of_64", |b| {
-        b.iter(|| {
-            let results = runtime.block_on(store.log_calls(batch(&next_key, lead, agent)));
-            assert!(results
-                .iter()
-                .all(|r| r.as_ref().is_ok_and(|l| !l.duplicate)));
-        })
-    });
+    let cases: [(&str, KeyOf); 2] = [
+        ("log_calls_sqlite_batch_of_64", ordered_key),
+        ("log_calls_sqlite_batch_of_64_random_keys", random_key),
+    ];
+    for (name, key_of) in cases {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let logs = batch(&next_key, key_of, lead, agent);
+                let results = runtime.block_on(store.log_calls(logs));
+                assert!(results
+                    .iter()
+                    .all(|r| r.as_ref().is_ok_and(|l| !l.duplicate)));
+            })
+        });
+    }
     group.finish();
 }
 
