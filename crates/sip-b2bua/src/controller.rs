@@ -107,13 +107,17 @@ pub enum Output {
 ///
 /// Media is not handled yet: SDP passes between the legs unchanged, and routing actions that
 /// need media end in their no-media fallback (see [`Action`] handling in `execute`).
+/// A map keyed by one of our own counters (session, leg, routing call): a fast hash is safe
+/// here, no peer chooses these keys.
+type IdMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 #[derive(Debug)]
 pub struct B2bua {
     config: B2buaConfig,
     router: Router,
     next_id: u64,
-    sessions: HashMap<SessionId, Session>,
-    legs: HashMap<LegId, OutLeg>,
+    sessions: IdMap<SessionId, Session>,
+    legs: IdMap<LegId, OutLeg>,
     pairs: LegPairs,
     /// Our client transactions and what they are for.
     client_txs: HashMap<TransactionKey, ClientTx>,
@@ -122,9 +126,9 @@ pub struct B2bua {
     /// Every dialog (or would-be dialog) of ours, caller side and placed legs.
     dialogs: HashMap<LegKey, LegRef>,
     /// Routing's call id → our session.
-    routed: HashMap<routing::CallId, SessionId>,
+    routed: IdMap<routing::CallId, SessionId>,
     /// Click-to-calls: both legs placed by us, no caller leg.
-    originated: HashMap<SessionId, Originated>,
+    originated: IdMap<SessionId, Originated>,
     /// Deadlines; the `u64` keeps equal instants apart and in arming order.
     timers: BTreeMap<(Instant, u64), TimerKind>,
     /// 2xx responses we retransmit until the ACK (§13.3.1.4), by the dialog they answer.
@@ -331,14 +335,14 @@ impl B2bua {
             config,
             router,
             next_id: 0,
-            sessions: HashMap::new(),
-            legs: HashMap::new(),
+            sessions: IdMap::default(),
+            legs: IdMap::default(),
             pairs: LegPairs::new(),
             client_txs: HashMap::new(),
             server_invites: HashMap::new(),
             dialogs: HashMap::new(),
-            routed: HashMap::new(),
-            originated: HashMap::new(),
+            routed: IdMap::default(),
+            originated: IdMap::default(),
             timers: BTreeMap::new(),
             retransmits: HashMap::new(),
             outputs: VecDeque::new(),

@@ -33,8 +33,10 @@ pub enum ClientInviteState {
 pub struct ClientInvite {
     state: ClientInviteState,
     /// The INVITE (CANCEL and the ACK of an error are made from it) and its bytes (Timer A),
-    /// until a final response: a finished transaction waits 32 s and keeps neither.
-    request: Option<Request>,
+    /// until a final response: a finished transaction waits 32 s and keeps neither. Boxed:
+    /// every transaction in the layer is as large as its largest kind, and most of them are
+    /// finished ones without a request.
+    request: Option<Box<Request>>,
     request_bytes: Bytes,
     ack_bytes: Option<Bytes>,
     destination: Peer,
@@ -70,7 +72,7 @@ impl ClientInvite {
         });
         ClientInvite {
             state: ClientInviteState::Calling,
-            request: Some(request),
+            request: Some(Box::new(request)),
             request_bytes,
             ack_bytes: None,
             destination,
@@ -87,7 +89,7 @@ impl ClientInvite {
 
     /// The INVITE this transaction sends, until a final response arrived.
     pub fn request(&self) -> Option<&Request> {
-        self.request.as_ref()
+        self.request.as_deref()
     }
 
     /// Where the INVITE goes.

@@ -159,15 +159,43 @@ enum Transaction {
 struct Entry {
     key: TransactionKey,
     transaction: Transaction,
-    /// The deadline of each pending timer (index `Timer as usize`); a heap entry whose
-    /// deadline differs from this is stale (cancelled or restarted).
-    deadlines: [Option<Instant>; Timer::ALL.len()],
+    /// The deadline of each pending timer; a heap entry whose deadline differs from this is
+    /// stale (cancelled or restarted).
+    deadlines: PendingTimers,
     /// The TU asked to cancel this INVITE before any provisional response arrived; the
     /// CANCEL goes out with the first one (§9.1).
     cancel_pending: bool,
 }
 
 type TransactionId = u64;
+
+/// The deadline of each pending timer of one transaction (index `Timer as usize`), packed as
+/// nanoseconds since [`Instant::ZERO`] plus one, zero for none. As `Option<Instant>`s they
+/// took 224 of a transaction's bytes, and under call load hundreds of thousands of finished
+/// transactions wait out Timers J, L and M.
+#[derive(Debug, Default)]
+struct PendingTimers([u64; Timer::ALL.len()]);
+
+impl PendingTimers {
+    fn set(&mut self, timer: Timer, deadline: Instant) {
+        self.0[timer as usize] = Self::packed(deadline);
+    }
+
+    fn clear(&mut self, timer: Timer) {
+        self.0[timer as usize] = 0;
+    }
+
+    /// Whether `timer` is pending with exactly this deadline.
+    fn is(&self, timer: Timer, deadline: Instant) -> bool {
+        self.0[timer as usize] == Self::packed(deadline)
+    }
+
+    /// Never zero; exact for 584 years of uptime.
+    fn packed(at: Instant) -> u64 {
+        let nanos = at.saturating_duration_since(Instant::ZERO).as_nanos();
+        u64::try_from(nanos).unwrap_or(u64::MAX - 1) + 1
+    }
+}
 
 /// Owns every transaction of one SIP endpoint.
 ///
@@ -188,10 +216,11 @@ pub struct TransactionLayer {
     config: TransactionConfig,
     next_id: TransactionId,
     ids: HashMap<TransactionKey, TransactionId>,
-    /// Boxed: an entry holds its request (728 bytes); under load the map holds
-    /// a hundred thousand (Timer J keeps finished ones 32 s), and growing it moved every one
-    /// at once, a pause long enough for the kernel to drop datagrams.
-    entries: HashMap<TransactionId, Box<Entry>>,
+    /// Boxed: an entry is 400 bytes; under load the map holds hundreds of thousands
+    /// (Timers J, L and M keep finished ones 32 s), and growing it moved every one at once,
+    /// a pause long enough for the kernel to drop datagrams.
+    /// Keyed by our own counter: a fast hash is safe here (see `foldhash` in Cargo.toml).
+    entries: HashMap<TransactionId, Box<Entry>, foldhash::fast::RandomState>,
     timers: BinaryHeap<Reverse<(Instant, TransactionId, Timer)>>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<TransactionEvent>,
@@ -208,7 +237,7 @@ impl TransactionLayer {
             config,
             next_id: 0,
             ids: HashMap::new(),
-            entries: HashMap::new(),
+            entries: HashMap::default(),
             timers: BinaryHeap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -286,7 +315,7 @@ impl TransactionLayer {
             }
             let mut out = std::mem::take(&mut self.scratch);
             if let Some(entry) = self.entries.get_mut(&id) {
-                entry.deadlines[timer as usize] = None;
+                entry.deadlines.clear(timer);
                 match &mut entry.transaction {
                     Transaction::ClientInvite(tx) => tx.on_timer(timer, &mut out),
                     Transaction::ClientNonInvite(tx) => tx.on_timer(timer, &mut out),
@@ -629,7 +658,7 @@ impl TransactionLayer {
             Box::new(Entry {
                 key,
                 transaction,
-                deadlines: [None; Timer::ALL.len()],
+                deadlines: PendingTimers::default(),
                 cancel_pending: false,
             }),
         );
@@ -639,7 +668,7 @@ impl TransactionLayer {
     fn is_live_timer(&self, deadline: Instant, id: TransactionId, timer: Timer) -> bool {
         self.entries
             .get(&id)
-            .is_some_and(|e| e.deadlines[timer as usize] == Some(deadline))
+            .is_some_and(|e| e.deadlines.is(timer, deadline))
     }
 
     /// Carries out what transaction `id` asked for; `source` is where the input came from.
@@ -659,10 +688,10 @@ impl TransactionLayer {
                 Output::Transmit(t) => self.transmits.push_back(t),
                 Output::StartTimer { timer, after } => {
                     let deadline = now + after;
-                    entry.deadlines[timer as usize] = Some(deadline);
+                    entry.deadlines.set(timer, deadline);
                     self.timers.push(Reverse((deadline, id, timer)));
                 }
-                Output::CancelTimer(timer) => entry.deadlines[timer as usize] = None,
+                Output::CancelTimer(timer) => entry.deadlines.clear(timer),
                 Output::Response(response) => {
                     if entry.cancel_pending {
                         entry.cancel_pending = false;

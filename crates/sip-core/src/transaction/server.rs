@@ -32,7 +32,8 @@ pub struct ServerInvite {
     state: ServerInviteState,
     /// Until the final response (the 100 Trying is made from it). Not kept afterwards: a
     /// finished transaction waits 32 s for retransmissions, and under call load thousands do.
-    request: Option<Request>,
+    /// Boxed for the same reason (see `ClientInvite::request`).
+    request: Option<Box<Request>>,
     destination: Peer,
     config: TransactionConfig,
     last_response: Option<Bytes>,
@@ -52,7 +53,7 @@ impl ServerInvite {
     ) -> ServerInvite {
         let mut tx = ServerInvite {
             state: ServerInviteState::Proceeding,
-            request: Some(request),
+            request: Some(Box::new(request)),
             destination: response_destination,
             config,
             last_response: None,
@@ -76,7 +77,7 @@ impl ServerInvite {
 
     /// The INVITE, until a final response was sent.
     pub fn request(&self) -> Option<&Request> {
-        self.request.as_ref()
+        self.request.as_deref()
     }
 
     /// Where responses go.
