@@ -128,6 +128,6 @@ last=-1; n=$(calls_logged)
 for _ in $(seq 60); do [ "$n" = "$last" ] && break; last=$n; sleep 5; n=$(calls_logged); done
 echo "calls placed by SIPp: $placed; call records written: $n"
 echo "SIP load when the records stopped moving: $(sip_load)"
-sleep 35  # Timer J/K/I hold finished transactions for up to 32 s
-echo "SIP load 35 s later: $(sip_load); server RSS $(rss) kB; call records now $(calls_logged)"
+sleep "${SETTLE:-35}"  # Timer J/K/I hold finished transactions for up to 32 s; SETTLE=100 also waits out a keepalive (60 s + 32 s)
+echo "SIP load ${SETTLE:-35} s later: $(sip_load); server RSS $(rss) kB; call records now $(calls_logged)"
 grep -E "ERROR|WARN" "$DATA/server.log" | cut -c1-300 | sort | uniq -c | sort -rn | head -5 || true

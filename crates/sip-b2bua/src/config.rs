@@ -7,6 +7,9 @@ use std::time::Duration;
 /// The default [`B2buaConfig::max_call_duration`]: a working day.
 pub const DEFAULT_MAX_CALL_DURATION: Duration = Duration::from_secs(8 * 3600);
 
+/// The default [`B2buaConfig::keepalive_interval`].
+pub const DEFAULT_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
+
 /// Where the number a caller dialed is read from, tried in the configured order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DialedNumberSource {
@@ -39,6 +42,15 @@ pub struct B2buaConfig {
     /// (RFC 4028) a BYE lost for good would otherwise keep the call, and its agent busy,
     /// forever. `None` disables it.
     pub max_call_duration: Option<Duration>,
+    /// A connected call's two sides each get an in-dialog OPTIONS this often. A side that
+    /// answers 481 (it knows no such call) or 408, or not at all within 64*T1, is gone
+    /// without a BYE (a caller's network dropped, a phone lost power): the call is hung up
+    /// and logged, and its agent is free again, instead of waiting for
+    /// [`max_call_duration`](Self::max_call_duration). Any other answer (200, 405, 501 ...)
+    /// means the side is there. Session timers (RFC 4028) would do this by negotiation; this
+    /// works with every peer, as Kamailio's and OpenSIPS's dialog keepalives do. `None`
+    /// disables it.
+    pub keepalive_interval: Option<Duration>,
 }
 
 impl B2buaConfig {
@@ -55,6 +67,7 @@ impl B2buaConfig {
             wall_clock_origin,
             instance: "rb".to_owned(),
             max_call_duration: Some(DEFAULT_MAX_CALL_DURATION),
+            keepalive_interval: Some(DEFAULT_KEEPALIVE_INTERVAL),
         }
     }
 }

@@ -166,6 +166,8 @@ enum ClientTx {
         /// The leg the original came from.
         from: LegRef,
     },
+    /// An in-dialog OPTIONS asking whether `side` of a connected call is still there.
+    KeepAlive { session: SessionId, side: LegRef },
 }
 
 #[derive(Debug, Clone)]
@@ -181,6 +183,8 @@ enum TimerKind {
     TransferTimeout(SessionId),
     /// A connected call has lasted [`B2buaConfig::max_call_duration`].
     MaxDuration(SessionId),
+    /// Time to ask both sides of a connected call whether they are still there.
+    KeepAlive(SessionId),
     /// A click-to-call's phone (agent's, then customer's) has rung long enough.
     OriginateRing(SessionId),
 }
@@ -295,6 +299,8 @@ struct Session {
     end_requested: bool,
     transfer: Option<Transfer>,
     max_duration_timer: Option<(Instant, u64)>,
+    /// The next keepalive (removed with the call, like `max_duration_timer`).
+    keepalive_timer: Option<(Instant, u64)>,
     /// The agent who took the call with the pickup code; connected instead of a placed leg.
     picker: Option<PickerLeg>,
 }
@@ -893,6 +899,7 @@ impl B2bua {
                 TimerKind::OriginateRing(session) => {
                     self.originated_ring_timeout(&mut ctx, session);
                 }
+                TimerKind::KeepAlive(session) => self.send_keepalives(&mut ctx, session),
                 TimerKind::TransferTimeout(session) => {
                     self.transfer_timed_out(&mut ctx, session);
                 }
@@ -959,6 +966,7 @@ impl B2bua {
                 end_requested: false,
                 transfer: None,
                 max_duration_timer: None,
+                keepalive_timer: None,
                 picker: None,
             },
         );
@@ -1026,6 +1034,9 @@ impl B2bua {
             self.pairs.close(bridge);
         }
         if let Some(timer) = s.max_duration_timer {
+            self.timers.remove(&timer);
+        }
+        if let Some(timer) = s.keepalive_timer {
             self.timers.remove(&timer);
         }
         self.dialogs.remove(&s.caller.key);
@@ -1510,18 +1521,29 @@ impl B2bua {
     }
 
     fn bye_caller(&mut self, ctx: &mut Ctx<'_>, session: SessionId) {
+        self.send_to_caller(ctx, session, Method::Bye, ClientTx::Teardown);
+    }
+
+    /// Sends `method` in the caller's dialog of `session`, its transaction tracked as `tx`.
+    fn send_to_caller(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        session: SessionId,
+        method: Method,
+        tx: ClientTx,
+    ) {
         let Some(destination) = self.sessions.get(&session).map(|s| s.caller.source) else {
             return;
         };
         let via = self.our_via(destination);
-        let bye = self
+        let request = self
             .sessions
             .get_mut(&session)
             .and_then(|s| s.caller.dialog.as_mut())
-            .and_then(|d| d.create_request(Method::Bye, via).ok());
-        if let Some(bye) = bye {
-            if let Ok(key) = ctx.layer.send_request(ctx.now, bye, destination) {
-                self.client_txs.insert(key, ClientTx::Teardown);
+            .and_then(|d| d.create_request(method, via).ok());
+        if let Some(request) = request {
+            if let Ok(key) = ctx.layer.send_request(ctx.now, request, destination) {
+                self.client_txs.insert(key, tx);
             }
         }
     }
@@ -1600,6 +1622,11 @@ impl B2bua {
             } => {
                 if response.status.is_final() {
                     self.relay_final(ctx, &server_key, &original, from, &response);
+                }
+            }
+            ClientTx::KeepAlive { session, side } => {
+                if response.status.is_final() {
+                    self.keepalive_answered(ctx, session, side, response.status);
                 }
             }
         }
@@ -1896,8 +1923,10 @@ impl B2bua {
         let _ = ctx.layer.send_response(ctx.now, &key, &ok);
         self.arm_2xx_retransmission(ctx, caller_key, key, ok, cseq, source, Some(session));
         let timer = self.arm_max_duration(ctx.now, session);
+        let keepalive = self.arm_keepalive(ctx.now, session);
         if let Some(s) = self.sessions.get_mut(&session) {
             s.max_duration_timer = timer;
+            s.keepalive_timer = keepalive;
         }
     }
 
@@ -1909,6 +1938,74 @@ impl B2bua {
         let key = (now + limit, self.next_id());
         self.timers.insert(key, TimerKind::MaxDuration(session));
         Some(key)
+    }
+
+    /// The next keepalive of a connected call (see [`B2buaConfig::keepalive_interval`]).
+    fn arm_keepalive(&mut self, now: Instant, session: SessionId) -> Option<(Instant, u64)> {
+        let interval = self.config.keepalive_interval?;
+        let key = (now + interval, self.next_id());
+        self.timers.insert(key, TimerKind::KeepAlive(session));
+        Some(key)
+    }
+
+    /// Sends an in-dialog OPTIONS to the caller and to the bridged leg, then arms the next
+    /// keepalive. A call not bridged (yet, or any more) is left alone.
+    fn send_keepalives(&mut self, ctx: &mut Ctx<'_>, session: SessionId) {
+        let Some(s) = self.sessions.get(&session) else {
+            return;
+        };
+        let Some(leg) = s.bridged else {
+            return;
+        };
+        let side = LegRef::Caller(session);
+        let tx = ClientTx::KeepAlive { session, side };
+        self.send_to_caller(ctx, session, Method::Options, tx);
+        if let Some(destination) = self.legs.get(&leg).map(|l| l.destination) {
+            let via = self.our_via(destination);
+            let options = self
+                .legs
+                .get_mut(&leg)
+                .and_then(|l| l.dialog.as_mut())
+                .and_then(|d| d.create_request(Method::Options, via).ok());
+            if let Some(options) = options {
+                if let Ok(key) = ctx.layer.send_request(ctx.now, options, destination) {
+                    let side = LegRef::Placed(leg);
+                    self.client_txs
+                        .insert(key, ClientTx::KeepAlive { session, side });
+                }
+            }
+        }
+        let next = self.arm_keepalive(ctx.now, session);
+        if let Some(s) = self.sessions.get_mut(&session) {
+            s.keepalive_timer = next;
+        }
+    }
+
+    /// A side of a connected call answered a keepalive with `status` (408 for no answer).
+    fn keepalive_answered(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        session: SessionId,
+        side: LegRef,
+        status: StatusCode,
+    ) {
+        let gone =
+            status == StatusCode::CALL_DOES_NOT_EXIST || status == StatusCode::REQUEST_TIMEOUT;
+        if !gone || !self.sessions.contains_key(&session) {
+            return;
+        }
+        let who = match side {
+            LegRef::Caller(_) => "the caller",
+            LegRef::Placed(_) | LegRef::Picker(_) => "the answering side",
+        };
+        self.note(
+            session,
+            format!(
+                "{who} was gone (keepalive OPTIONS answered {}): call hung up",
+                status.as_u16()
+            ),
+        );
+        self.hang_up_from(ctx, session, Some(side));
     }
 
     /// §13.3.1.4: on UDP the UAS core retransmits its 2xx, from T1 doubling to T2, until the
@@ -2085,6 +2182,9 @@ impl B2bua {
             } => {
                 let timeout = Response::new(StatusCode::REQUEST_TIMEOUT);
                 self.relay_final(ctx, &server_key, &original, from, &timeout);
+            }
+            ClientTx::KeepAlive { session, side } => {
+                self.keepalive_answered(ctx, session, side, StatusCode::REQUEST_TIMEOUT)
             }
         }
     }

@@ -130,7 +130,9 @@ pub mod identity;
 mod record;
 pub mod sdp;
 
-pub use config::{B2buaConfig, DialedNumberSource, DEFAULT_MAX_CALL_DURATION};
+pub use config::{
+    B2buaConfig, DialedNumberSource, DEFAULT_KEEPALIVE_INTERVAL, DEFAULT_MAX_CALL_DURATION,
+};
 pub use controller::{
     B2bua, IncomingInvite, OriginateError, Output, SessionId, AGENT_RING, CUSTOMER_RING,
 };

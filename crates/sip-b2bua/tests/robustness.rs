@@ -363,14 +363,7 @@ fn a_call_whose_bye_never_comes_is_hung_up_after_the_maximum_duration() {
     let mut sim = Sim::with_config(SETTINGS, |config| {
         config.max_call_duration = Some(secs(3600));
     });
-    let trunk = sim.add_trunk(Behaviour::RingForever);
-    let anna = sim.add_phone(
-        "anna",
-        "192.0.2.21:5060",
-        101,
-        Behaviour::AnswerAfter(secs(1)),
-    );
-    sim.call(trunk, CUSTOMER, LINE, &[]);
+    let (trunk, anna) = trunk_call_anna_answers_after_a_second(&mut sim);
     sim.run_for(secs(3599));
     assert!(!sim.got(anna, "BYE"));
     sim.run_for(secs(3));
@@ -382,6 +375,73 @@ fn a_call_whose_bye_never_comes_is_hung_up_after_the_maximum_duration() {
         .notes
         .iter()
         .any(|n| n.contains("maximum call duration")));
+}
+
+/// A trunk call that Anna answers after 1 s: the trunk, Anna.
+fn trunk_call_anna_answers_after_a_second(sim: &mut Sim) -> (usize, usize) {
+    let trunk = sim.add_trunk(Behaviour::RingForever);
+    let anna = sim.add_phone(
+        "anna",
+        "192.0.2.21:5060",
+        101,
+        Behaviour::AnswerAfter(secs(1)),
+    );
+    sim.call(trunk, CUSTOMER, LINE, &[]);
+    (trunk, anna)
+}
+
+#[test]
+fn a_caller_gone_without_a_bye_is_found_by_the_keepalive_and_the_call_is_hung_up() {
+    let mut sim = Sim::with_config(SETTINGS, |config| {
+        config.keepalive_interval = Some(secs(60));
+    });
+    let (trunk, anna) = trunk_call_anna_answers_after_a_second(&mut sim);
+    sim.run_for(secs(3));
+    // The caller's network drops: nothing reaches it any more, and it sends nothing.
+    let gone = sim.uas[trunk].addr;
+    sim.drop_when(move |d| d.to == gone);
+    sim.run_for(secs(59));
+    assert_eq!(sim.count(anna, "OPTIONS"), 1, "the phone is asked at 61 s");
+    assert!(!sim.got(anna, "BYE"));
+    // The caller never answers its OPTIONS: after 64*T1 the call is over.
+    sim.run_for(secs(31));
+    assert!(!sim.got(anna, "BYE"), "Timer F has not fired yet");
+    sim.run_for(secs(2));
+    assert!(sim.got(anna, "BYE"), "the agent's phone is hung up");
+    let record = sim.the_record();
+    assert_eq!(record.status, CallStatus::Answered);
+    assert_eq!(record.talk_seconds(), Some(61 + 32 - 1));
+    assert!(
+        record.notes.iter().any(|n| n.contains("caller was gone")),
+        "{:?}",
+        record.notes
+    );
+    sim.assert_idle();
+}
+
+#[test]
+fn a_connected_call_whose_sides_answer_the_keepalive_stays_up() {
+    let mut sim = Sim::with_config(SETTINGS, |config| {
+        config.keepalive_interval = Some(secs(60));
+    });
+    let (trunk, anna) = trunk_call_anna_answers_after_a_second(&mut sim);
+    sim.run_for(secs(10 * 60 + 2));
+    assert_eq!(
+        sim.count(trunk, "OPTIONS"),
+        10,
+        "one a minute to the caller"
+    );
+    assert_eq!(sim.count(anna, "OPTIONS"), 10, "and to the agent's phone");
+    assert!(!sim.got(anna, "BYE"));
+    assert!(!sim.got(trunk, "BYE"));
+    sim.hang_up(trunk);
+    sim.run_for(secs(1));
+    assert!(sim.got(anna, "BYE"));
+    assert_eq!(sim.the_record().talk_seconds(), Some(10 * 60));
+    // The call's next keepalive went with it.
+    sim.run_for(secs(120));
+    assert_eq!(sim.count(anna, "OPTIONS"), 10);
+    sim.assert_idle();
 }
 
 #[test]
