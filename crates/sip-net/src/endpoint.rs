@@ -32,6 +32,17 @@ pub(crate) const INPUT_QUEUE: usize = 8192;
 const BATCH: usize = 64;
 /// How often lapsed bindings are swept from memory (they stop counting at once anyway).
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
+/// A new INVITE that waited longer than this between the socket and the loop finds the loop
+/// overloaded: it is refused at once with 503 and Retry-After, before any lookup or
+/// routing. Past its limit the loop otherwise fell further behind with every call it took,
+/// the callers' retransmissions piled on, and throughput collapsed to a third (BENCHMARKS.md);
+/// refusing new calls keeps the ones in progress (their ACKs, BYEs and responses) moving.
+/// Not less: the loop has pauses of a tenth of a second now and then (a map of a few hundred
+/// thousand transactions growing), and at 100 ms calls were refused well below the limit.
+/// Well under T1 (500 ms), when callers retransmit.
+const SHED_NEW_CALLS_AFTER: Duration = Duration::from_millis(250);
+/// What a refused caller is told to wait before trying again (Retry-After, seconds).
+const RETRY_AFTER_SECONDS: &str = "5";
 
 /// The methods this server handles; the `Allow` of OPTIONS and 405 answers.
 const ALLOWED: [Method; 2] = [Method::Register, Method::Options];
@@ -758,6 +769,16 @@ impl Endpoint {
     /// address → digest authentication, then an outbound call; from anywhere else → 403 (no
     /// open relay).
     fn on_invite(&mut self, now: Instant, key: TransactionKey, request: Request, source: Peer) {
+        if overloaded(self.received_at, SystemTime::now()) {
+            tracing::debug!(%source, "new call refused: the SIP loop is behind");
+            let mut refusal =
+                request.make_response(StatusCode::SERVICE_UNAVAILABLE, Some(&self.tags.next()));
+            refusal
+                .headers
+                .push(HeaderName::RetryAfter, RETRY_AFTER_SECONDS);
+            self.respond(now, &key, refusal);
+            return;
+        }
         let Some(calls) = self.calls.as_mut() else {
             return;
         };
@@ -1088,6 +1109,15 @@ impl Endpoint {
 }
 
 /// Microseconds since the Unix epoch (0 for a clock set before 1970).
+/// Whether a new call read from the socket at `received_at` waited so long for the loop that
+/// it must be refused (see [`SHED_NEW_CALLS_AFTER`]). Inputs that came from no socket, and a
+/// wall clock that stepped back, never count as waiting.
+fn overloaded(received_at: Option<SystemTime>, now: SystemTime) -> bool {
+    received_at
+        .and_then(|at| now.duration_since(at).ok())
+        .is_some_and(|waited| waited > SHED_NEW_CALLS_AFTER)
+}
+
 fn unix_micros(at: SystemTime) -> u64 {
     at.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
@@ -1148,5 +1178,26 @@ fn registration_config(
         instance: format!("rg{:08x}", rand::random::<u32>()),
         retry: RetryPolicy::default(),
         user_agent: Some(user_agent.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_call_that_waited_past_the_limit_finds_the_loop_overloaded() {
+        let read = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let after = |ms| read + Duration::from_millis(ms);
+        assert!(!overloaded(Some(read), after(20)), "a usual wait");
+        assert!(!overloaded(Some(read), after(120)), "a pause of the loop");
+        assert!(!overloaded(Some(read), after(250)), "exactly the limit");
+        assert!(overloaded(Some(read), after(251)), "past the limit");
+        assert!(overloaded(Some(read), after(2_000)));
+        assert!(
+            !overloaded(Some(after(50)), read),
+            "a wall clock that stepped back is no wait"
+        );
+        assert!(!overloaded(None, after(5_000)), "no socket, no wait");
     }
 }
