@@ -1524,6 +1524,20 @@ impl B2bua {
         self.send_to_caller(ctx, session, Method::Bye, ClientTx::Teardown);
     }
 
+    /// A new `method` request in placed leg `leg`'s dialog, and where it goes.
+    fn leg_request(&mut self, leg: LegId, method: Method) -> Option<(Request, Peer)> {
+        let destination = self.legs.get(&leg)?.destination;
+        let via = self.our_via(destination);
+        let request = self
+            .legs
+            .get_mut(&leg)?
+            .dialog
+            .as_mut()?
+            .create_request(method, via)
+            .ok()?;
+        Some((request, destination))
+    }
+
     /// Sends `method` in the caller's dialog of `session`, its transaction tracked as `tx`.
     fn send_to_caller(
         &mut self,
@@ -1960,19 +1974,11 @@ impl B2bua {
         let side = LegRef::Caller(session);
         let tx = ClientTx::KeepAlive { session, side };
         self.send_to_caller(ctx, session, Method::Options, tx);
-        if let Some(destination) = self.legs.get(&leg).map(|l| l.destination) {
-            let via = self.our_via(destination);
-            let options = self
-                .legs
-                .get_mut(&leg)
-                .and_then(|l| l.dialog.as_mut())
-                .and_then(|d| d.create_request(Method::Options, via).ok());
-            if let Some(options) = options {
-                if let Ok(key) = ctx.layer.send_request(ctx.now, options, destination) {
-                    let side = LegRef::Placed(leg);
-                    self.client_txs
-                        .insert(key, ClientTx::KeepAlive { session, side });
-                }
+        if let Some((options, destination)) = self.leg_request(leg, Method::Options) {
+            if let Ok(key) = ctx.layer.send_request(ctx.now, options, destination) {
+                let side = LegRef::Placed(leg);
+                self.client_txs
+                    .insert(key, ClientTx::KeepAlive { session, side });
             }
         }
         let next = self.arm_keepalive(ctx.now, session);

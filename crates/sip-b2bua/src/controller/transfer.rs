@@ -154,16 +154,7 @@ impl B2bua {
 
     /// NOTIFY (RFC 3515 §2.4.4) on the transferor's dialog: done, subscription over.
     fn notify_transfer_accepted(&mut self, ctx: &mut Ctx<'_>, transferor: LegId) {
-        let Some(destination) = self.legs.get(&transferor).map(|l| l.destination) else {
-            return;
-        };
-        let via = self.our_via(destination);
-        let notify = self
-            .legs
-            .get_mut(&transferor)
-            .and_then(|l| l.dialog.as_mut())
-            .and_then(|d| d.create_request(Method::Notify, via).ok());
-        let Some(mut notify) = notify else {
+        let Some((mut notify, destination)) = self.leg_request(transferor, Method::Notify) else {
             return;
         };
         notify.headers.push(HeaderName::Event, "refer");
